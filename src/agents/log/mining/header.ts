@@ -1,0 +1,295 @@
+/**
+ * Header (preamble) stripping: `Jun 14 15:16:01 combo sshd[19939]: Failed password…` → the
+ * message `Failed password…`.
+ *
+ * What this is, honestly: a small generic grammar of what log headers are made of, not a list of
+ * per-format regexes and never chosen by file or dataset name. A header is recognised only when
+ * the line starts with a timestamp; after it, the stripper consumes, left to right, the fields
+ * that headers are made of and stops at the first thing that is not one:
+ *
+ * - more timestamp pieces (`2015-10-18 18:01:47,978`, `[Sun Dec 04 04:47:44 2005]`, `081109
+ *   203615`, `20171223-22:15:29:606`, `[10.30 16:49:06]`) and a time zone word;
+ * - a severity (`INFO`, `[notice]`, `<warn>`, `LOG:`); a bare one must be upper case;
+ * - a pid (`148`, `[1234]`);
+ * - a bracketed thread or logger (`[main]`, `[QuorumPeer[myid=1]/0:…@774]`); one that contains
+ *   spaces only when a component or a ` - ` follows it (so Apache's `[client 1.2.3.4] Directory…`
+ *   stays in the message);
+ * - a `|`-separated field list (`ts|component|pid|message`), which a numeric pid ends;
+ * - in syslog (RFC 3164) lines, the host name before the tag;
+ * - a component or tag ending with `:` (`dfs.FSNamesystem:`, `sshd(pam_unix)[19939]:`,
+ *   `syslogd 1.4.1:`), which ends the header;
+ * - a program name followed by ` - ` (`chrome.exe *64 - `), and a ` - ` after other header
+ *   fields (`… [thread] - message`), which end the header.
+ *
+ * Formats it was written against (the Loghub samples plus common system logs): syslog and
+ * journalctl short/short-iso, Apache error log, HDFS, Hadoop and Zookeeper log4j layouts,
+ * HealthApp's pipe layout, OpenSSH via syslog, Proxifier, PostgreSQL's default prefix, nginx
+ * error log. A line that does not start with a timestamp is returned unchanged (trimmed): the
+ * stripper never guesses a header it cannot anchor.
+ */
+
+const MONTH = '(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\\.?';
+const WEEKDAY = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*\\.?,?';
+const CLOCK = '\\d{1,2}:\\d{1,2}(?::\\d{1,2})?(?:[.,:]\\d{1,9})?';
+const ZONE = '(?:Z|[+-]\\d{2}:?\\d{2})?';
+
+/** Timestamp pieces, tried in order at the cursor (sticky). The first one decides `syslog`. */
+const SYSLOG_TS = new RegExp(`(?:${WEEKDAY}\\s+)?${MONTH}\\s+\\d{1,2}\\s+${CLOCK}(?:\\s+\\d{4})?(?=\\s)`, 'y');
+const TS_PIECES: readonly RegExp[] = [
+  // ISO-ish date, optionally with its time: 2015-10-18 18:01:47,978 / 2024-05-01T10:00:00+0000
+  new RegExp(`\\d{4}[-/.]\\d{1,2}[-/.]\\d{1,2}(?:[T\\s_-]${CLOCK}${ZONE})?(?=[\\s|,\\]]|$)`, 'y'),
+  // 20171223-22:15:29:606
+  new RegExp(`\\d{8}[-T_]${CLOCK}${ZONE}(?=[\\s|,\\]]|$)`, 'y'),
+  // 081109 203615 (yymmdd hhmmss)
+  /\d{6}\s+\d{6}(?=\s)/y,
+  // 12/31/2024 10:00:00, 31.12.2024
+  new RegExp(`\\d{1,2}[/.]\\d{1,2}[/.]\\d{2,4}(?:[\\s:]${CLOCK})?(?=[\\s|,\\]]|$)`, 'y'),
+  // a bare clock
+  new RegExp(`${CLOCK}${ZONE}(?=[\\s|,\\]]|$)`, 'y'),
+];
+/** Inside brackets: `[Sun Dec 04 04:47:44 2005]`, `[10.30 16:49:06]`, `[   12.345678]` (dmesg). */
+const BRACKET_TS = new RegExp(
+  `\\[\\s*(?:(?:${WEEKDAY}|${MONTH}|\\d{1,4}(?:[-/.]\\d{1,4}){0,2}|${CLOCK}${ZONE}|[+-]\\d{4}|UTC|GMT)\\s*)*?(?:${CLOCK}|\\d+\\.\\d{3,})\\s*(?:\\d{4}|[+-]\\d{4}|UTC|GMT|[A-Z]{3})?\\s*\\]`,
+  'y',
+);
+const ZONE_WORD = /(?:UTC|GMT|[A-Z][SD]T|CES?T|JST|IST|[+-]\d{4})(?=\s)/y;
+
+const LEVELS = new Set([
+  'TRACE', 'DEBUG', 'DEBUG1', 'DEBUG2', 'DEBUG3', 'DEBUG4', 'DEBUG5', 'INFO', 'INFORMATION',
+  'NOTICE', 'WARN', 'WARNING', 'ERROR', 'ERR', 'CRIT', 'CRITICAL', 'ALERT', 'EMERG', 'EMERGENCY',
+  'FATAL', 'SEVERE', 'FINE', 'FINER', 'FINEST', 'CONFIG', 'LOG', 'PANIC', 'STATEMENT', 'DETAIL',
+  'HINT', 'CONTEXT', 'V', 'D', 'I', 'W', 'E', 'F',
+]);
+const SINGLE_LETTER = new Set(['V', 'D', 'I', 'W', 'E', 'F']);
+
+/** A tag or component ending the header: `kernel:`, `sshd[24200]:`, `dfs.DataNode$PacketResponder:`. */
+const COMPONENT = /^(?=[^:]*[A-Za-z_])[A-Za-z0-9_.$@#/\\()-]+(?:\[[^\]\s]*\])?:$/;
+/** A syslog host or a program name. */
+const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.$-]*$/;
+/** A small qualifier between a program name and ` - ` (`chrome.exe *64 - `). */
+const QUALIFIER = /^(?:\*\d+|\(\d+\)|\d+)$/;
+/** A component token, bounded in length so that a hostile line costs linear time. */
+function isComponent(token: string): boolean {
+  return token.length <= 128 && !/^\d/.test(token) && COMPONENT.test(token);
+}
+const PID = /^(?:\d{1,10}|\[\d{1,10}\]|\(\d{1,10}\))$/;
+
+/** Index of the first non-space character at or after `from`. */
+function skipSpaces(line: string, from: number): number {
+  let i = from;
+  while (i < line.length && (line[i] === ' ' || line[i] === '\t')) i++;
+  return i;
+}
+
+/** The next whitespace-delimited token at `from` (which must not be a space) and its end. */
+function tokenAt(line: string, from: number): { text: string; end: number } {
+  let end = from;
+  while (end < line.length && line[end] !== ' ' && line[end] !== '\t') end++;
+  return { text: line.slice(from, end), end };
+}
+
+/** End (exclusive) of the balanced `[...]` group that starts at `from`, or -1. */
+function bracketEnd(line: string, from: number): number {
+  let depth = 0;
+  const limit = Math.min(line.length, from + 256);
+  for (let i = from; i < limit; i++) {
+    const c = line[i];
+    if (c === '[') depth++;
+    else if (c === ']') {
+      depth--;
+      if (depth === 0) return i + 1;
+    }
+  }
+  return -1;
+}
+
+function isLevel(token: string): { level: boolean; terminal: boolean } {
+  let word = token;
+  let terminal = false;
+  if (word.endsWith(':')) {
+    terminal = true;
+    word = word.slice(0, -1);
+  }
+  const bracketed = /^(?:\[[^\]]+\]|<[^>]+>)$/.test(word);
+  if (bracketed) word = word.slice(1, -1);
+  const upper = word.toUpperCase();
+  if (!LEVELS.has(upper)) return { level: false, terminal };
+  // A bare level must be written in capitals; a single letter (Android `W`) only bare.
+  if (SINGLE_LETTER.has(upper) && (bracketed || word !== upper)) return { level: false, terminal };
+  if (!bracketed && word !== upper) return { level: false, terminal };
+  return { level: true, terminal };
+}
+
+/** Consumes the leading timestamp; returns the cursor after it or -1 when there is none. */
+function consumeTimestamp(line: string, start: number): { end: number; syslog: boolean } {
+  SYSLOG_TS.lastIndex = start;
+  if (SYSLOG_TS.test(line)) return { end: SYSLOG_TS.lastIndex, syslog: true };
+  BRACKET_TS.lastIndex = start;
+  if (BRACKET_TS.test(line)) return { end: BRACKET_TS.lastIndex, syslog: false };
+  for (const piece of TS_PIECES) {
+    piece.lastIndex = start;
+    if (piece.test(line)) return { end: piece.lastIndex, syslog: false };
+  }
+  return { end: -1, syslog: false };
+}
+
+/** Index of the message after a `|`-separated header (`ts|component|pid|message`). */
+function consumePipeFields(line: string, from: number): number {
+  let cursor = from;
+  for (let field = 0; field < 3; field++) {
+    if (line[cursor] !== '|') return cursor;
+    const next = line.indexOf('|', cursor + 1);
+    if (next < 0) return cursor + 1;
+    const value = line.slice(cursor + 1, next);
+    if (!/^[\w.$@:/-]{0,64}$/.test(value)) return cursor + 1;
+    cursor = next;
+    // A numeric field is the pid: the message follows it.
+    if (/^\d+$/.test(value)) return cursor + 1;
+  }
+  return line[cursor] === '|' ? cursor + 1 : cursor;
+}
+
+/**
+ * The message part of a log line: the line without its header, trimmed. A line that does not
+ * start with a recognisable timestamp is returned trimmed but otherwise unchanged.
+ */
+export function stripHeader(line: string): string {
+  let cursor = skipSpaces(line, 0);
+  const ts = consumeTimestamp(line, cursor);
+  if (ts.end < 0) return line.trim();
+  cursor = ts.end;
+
+  // Further timestamp pieces and a zone (`2005-06-03 15:42:50 UTC`, `081109 203615`).
+  for (let i = 0; i < 3; i++) {
+    const at = skipSpaces(line, cursor);
+    ZONE_WORD.lastIndex = at;
+    if (ZONE_WORD.test(line)) {
+      cursor = ZONE_WORD.lastIndex;
+      continue;
+    }
+    const more = consumeTimestamp(line, at);
+    if (more.end < 0 || more.syslog) break;
+    cursor = more.end;
+  }
+
+  if (line[cursor] === '|') return line.slice(consumePipeFields(line, cursor)).trim();
+
+  let consumedField = false;
+  let firstAfterTimestamp = true;
+  for (let fields = 0; fields < 8; fields++) {
+    const at = skipSpaces(line, cursor);
+    if (at >= line.length) return '';
+    const token = tokenAt(line, at);
+
+    if (token.text === '-' || token.text === '--' || token.text === '|') {
+      cursor = token.end;
+      // `ts - LEVEL [thread] - message`: a dash after other header fields ends the header.
+      if (consumedField) break;
+      continue;
+    }
+
+    if (line[at] === '[') {
+      const end = bracketEnd(line, at);
+      if (end > 0) {
+        const inner = line.slice(at + 1, end - 1);
+        const level = isLevel(line.slice(at, end));
+        if (level.level) {
+          cursor = end;
+          consumedField = true;
+          firstAfterTimestamp = false;
+          continue;
+        }
+        if (PID.test(line.slice(at, end)) || !/\s/.test(inner) || followedByHeaderEnd(line, end)) {
+          cursor = end;
+          consumedField = true;
+          firstAfterTimestamp = false;
+          continue;
+        }
+      }
+      break;
+    }
+
+    const level = isLevel(token.text);
+    if (level.level) {
+      cursor = token.end;
+      if (level.terminal) break;
+      consumedField = true;
+      firstAfterTimestamp = false;
+      continue;
+    }
+
+    if (PID.test(token.text) && !consumedField) {
+      cursor = token.end;
+      consumedField = true;
+      firstAfterTimestamp = false;
+      continue;
+    }
+
+    if (isComponent(token.text)) {
+      cursor = token.end;
+      break;
+    }
+
+    if (NAME.test(token.text)) {
+      // syslog: `host tag[pid]: message`, `host syslogd 1.4.1: message`, `host -- root[1]: …`
+      if (firstAfterTimestamp) {
+        const tagEnd = syslogTagEnd(line, token.end, ts.syslog);
+        if (tagEnd > 0) {
+          cursor = tagEnd;
+          break;
+        }
+      }
+      // `program - message`, `program *64 - message`
+      const dashEnd = programDashEnd(line, token.end);
+      if (dashEnd > 0) {
+        cursor = dashEnd;
+        break;
+      }
+    }
+    break;
+  }
+  return line.slice(cursor).trim();
+}
+
+/** True when the next token after `from` is a component or a lone dash. */
+function followedByHeaderEnd(line: string, from: number): boolean {
+  const at = skipSpaces(line, from);
+  if (at >= line.length) return false;
+  const next = tokenAt(line, at).text;
+  return next === '-' || isComponent(next);
+}
+
+/**
+ * After a syslog host: the end of the tag (`sshd[1]:`, `syslogd 1.4.1:`, `-- root[2421]:`), or
+ * -1. Outside RFC 3164 timestamps only a tag with a pid counts (journalctl short-iso).
+ */
+function syslogTagEnd(line: string, from: number, syslog: boolean): number {
+  let cursor = from;
+  for (let i = 0; i < 3; i++) {
+    const at = skipSpaces(line, cursor);
+    if (at >= line.length || at === cursor) return -1;
+    const token = tokenAt(line, at);
+    if (token.text.endsWith(':') && token.text.length > 1) {
+      if (syslog || /\[\d+\]:$/.test(token.text)) return token.end;
+      return -1;
+    }
+    if (!syslog) return -1;
+    if (!/^(?:--?|[\w.()-]+)$/.test(token.text)) return -1;
+    cursor = token.end;
+  }
+  return -1;
+}
+
+/** After a program name: the end of ` - ` (optionally after a qualifier such as `*64`), or -1. */
+function programDashEnd(line: string, from: number): number {
+  let at = skipSpaces(line, from);
+  if (at === from) return -1;
+  let token = tokenAt(line, at);
+  if (QUALIFIER.test(token.text)) {
+    const next = skipSpaces(line, token.end);
+    if (next === token.end) return -1;
+    at = next;
+    token = tokenAt(line, at);
+  }
+  return token.text === '-' ? token.end : -1;
+}

@@ -1,0 +1,7 @@
+export { MASK, MASK_RULES, maskVariables } from './masking.js';
+export type { MaskRule } from './masking.js';
+export { stripHeader } from './header.js';
+export { TemplateMiner } from './template-miner.js';
+export { groupingAccuracy, parseCsv, parseCsvRecords } from './evaluation.js';
+export { AddResult, MinerOptions, MinerStats, Template, TemplateLine } from './schema.js';
+export type { MinerOptionsInput } from './schema.js';
