@@ -63,3 +63,6 @@ export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);
 }
+
+/** The caller did not prove who it is (missing or wrong bearer token). */
+export class AuthenticationError extends ChaosHandlerError {}

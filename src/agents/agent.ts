@@ -1,0 +1,49 @@
+import type { Logger } from '../logger.js';
+import type { Evidence } from '../evidence/schema.js';
+import type { AgentName, IncidentRecord, TraceEntry, TraceEntryType } from '../incidents/schema.js';
+import type { Findings } from './findings.js';
+
+/** What an agent may write: artifacts by name, through the store (the only writer). */
+export interface ArtifactSink {
+  write(name: string, data: string | Uint8Array): Promise<string>;
+}
+
+/** Optional collaborators; an agent must cope with their absence. */
+export type PdfDocument = {
+  title: string;
+  markdown: string;
+  /** Our own chart SVGs, keyed by the file name the markdown links to (artifacts/…svg). */
+  images: Record<string, string>;
+};
+
+export type AgentServices = {
+  renderPdf?: (doc: PdfDocument) => Promise<Uint8Array>;
+  /** Why there is no PDF renderer, when there is none (traced by the ReporterAgent). */
+  pdfUnavailableReason?: string;
+  postSlack?: (text: string) => Promise<void>;
+};
+
+export type AgentInput = {
+  evidence: Evidence;
+  /** Findings of the agents that ran before (and succeeded). */
+  findings: Partial<Findings>;
+  /** What the report header needs: id, timestamps, chaos state. Never used for diagnosis. */
+  incident: Pick<IncidentRecord, 'id' | 'created_at' | 'chaos' | 'agents' | 'target'>;
+  trace: (type: TraceEntryType, content: unknown) => Promise<void>;
+  /** The trace so far (the ReporterAgent's timeline). */
+  readTrace: () => Promise<TraceEntry[]>;
+  artifacts: ArtifactSink;
+  services: AgentServices;
+  log: Logger;
+  signal: AbortSignal;
+};
+
+export type AgentResult<T> = { ok: true; findings: T } | { ok: false; error: string };
+
+export interface Agent<N extends AgentName = AgentName> {
+  readonly name: N;
+  run(input: AgentInput): Promise<AgentResult<Findings[N]>>;
+}
+
+/** Any agent, as the pipeline runs them: its findings land under its own name. */
+export type AnyAgent = { readonly name: AgentName; run(input: AgentInput): Promise<AgentResult<Findings[AgentName]>> };

@@ -1,0 +1,181 @@
+/**
+ * What each agent concludes. Later agents read earlier agents' findings; none of them reads the
+ * scenario name (blind diagnosis). `fix_suggestion.json` is the Diagnosis written to disk.
+ */
+import { z } from 'zod';
+import { RootCauseCategory } from '../incidents/schema.js';
+
+export type Severity = 'debug' | 'info' | 'notice' | 'warning' | 'error' | 'critical';
+
+export type RankedTemplate = {
+  template_id: string;
+  template: string;
+  stream: string;
+  severity: Severity;
+  baseline_count: number;
+  incident_count: number;
+  /** Incident rate over baseline rate (per second); Infinity-safe: null when new. */
+  rate_ratio: number | null;
+  is_new: boolean;
+  first_seen: string | null;
+  last_seen: string | null;
+  example: string;
+  score: number;
+};
+
+export type LogFindings = {
+  streams: { name: string; baseline_lines: number; incident_lines: number }[];
+  /** Templates that are new in the incident window or whose rate jumped, most telling first. */
+  templates: RankedTemplate[];
+  /** Lines the miner saw in total and templates it found. */
+  total_lines: number;
+  total_templates: number;
+  /** Error-level lines by well-known signature (out of memory, no space, refused…). */
+  signatures: { signature: LogSignature; count: number; first_seen: string | null; last_seen: string | null; example: string }[];
+};
+
+export const LOG_SIGNATURES = [
+  'out_of_memory',
+  'no_space_left',
+  'connection_refused',
+  'too_many_connections',
+  'network_unreachable',
+  'timeout',
+  'service_stopped',
+  'cpu_throttled',
+  'segfault',
+] as const;
+export type LogSignature = (typeof LOG_SIGNATURES)[number];
+
+export type Baseline = { median: number; mad: number; mean: number; sd: number; lo: number; hi: number; n: number };
+
+export type AnomalyWindow = {
+  start: string;
+  end: string;
+  peak_at: string;
+  peak: number;
+  /** Robust z of the peak against the baseline (median/MAD). */
+  peak_z: number;
+  direction: 'up' | 'down';
+  severity: 'low' | 'medium' | 'high';
+};
+
+export type SeriesFinding = {
+  key: string;
+  label: string;
+  unit: string;
+  baseline: Baseline;
+  incident: { median: number; max: number; min: number; last: number; n: number };
+  /** Mean of the incident samples as a z-score against the baseline mean/sd (simple-statistics). */
+  mean_z: number;
+  anomalous: boolean;
+  windows: AnomalyWindow[];
+  points: { t: string; v: number; phase: 'baseline' | 'incident' }[];
+};
+
+export type ProcessAttribution = {
+  pid: number;
+  comm: string;
+  args?: string;
+  baseline_cpu_pct: number;
+  incident_cpu_pct: number;
+  baseline_rss_mb: number;
+  incident_rss_mb: number;
+  rss_growth_mb: number;
+  /** Seen only during the incident window. */
+  new_in_incident: boolean;
+};
+
+export type MetricFindings = {
+  series: SeriesFinding[];
+  anomalous: string[];
+  processes: { by_cpu: ProcessAttribution[]; by_rss_growth: ProcessAttribution[] };
+  disks: { mount: string; baseline_used_pct: number; incident_used_pct: number; growth_mb: number; largest_files: { path: string; size_mb: number }[] }[];
+  interfaces: { iface: string; errors: number; drops: number; baseline_errors: number; baseline_drops: number }[];
+  db: { max_connections: number; baseline_connections: number; incident_connections: number; by_application: { application: string; baseline: number; incident: number }[] } | null;
+  probes: {
+    target: string;
+    baseline_ok_pct: number;
+    incident_ok_pct: number;
+    baseline_latency_ms: number | null;
+    incident_latency_ms: number | null;
+    errors: { error: string; count: number }[];
+  }[];
+  /** Seconds from fault injection to the first anomalous sample; null when unknown. */
+  time_to_detect_s: number | null;
+  /** Seconds from revert until every anomalous series was back inside its baseline band. */
+  recovery_s: number | null;
+};
+
+export const EvidenceRef = z.object({
+  kind: z.enum(['metric', 'template', 'signature', 'probe', 'process', 'snapshot', 'service', 'qdisc', 'db']),
+  ref: z.string(),
+  detail: z.string(),
+});
+export type EvidenceRef = z.infer<typeof EvidenceRef>;
+
+export const Culprit = z.object({
+  kind: z.enum(['process', 'mount', 'interface', 'service', 'db_application']),
+  name: z.string(),
+  pid: z.number().int().optional(),
+  files: z.array(z.object({ path: z.string(), size_mb: z.number() })).optional(),
+  detail: z.string().optional(),
+});
+export type Culprit = z.infer<typeof Culprit>;
+
+export const Hypothesis = z.object({
+  category: RootCauseCategory,
+  confidence: z.number().min(0).max(1),
+  culprit: Culprit.nullable(),
+  evidence: z.array(EvidenceRef),
+});
+export type Hypothesis = z.infer<typeof Hypothesis>;
+
+export const FixAction = z.object({
+  description: z.string(),
+  command: z.string(),
+  rollback: z.string(),
+});
+export type FixAction = z.infer<typeof FixAction>;
+
+/** fix_suggestion.json */
+export const Diagnosis = z.object({
+  root_cause: z.object({
+    category: RootCauseCategory,
+    summary: z.string(),
+    culprit: Culprit.nullable(),
+    confidence: z.number().min(0).max(1),
+    evidence: z.array(EvidenceRef),
+  }),
+  hypotheses: z.array(Hypothesis),
+  /** For `unknown`: the strongest evidence, so a human can take it from there. */
+  strongest_evidence: z.array(EvidenceRef),
+  actions: z.array(FixAction),
+});
+export type Diagnosis = z.infer<typeof Diagnosis>;
+
+export type RiskLevel = 'low' | 'medium' | 'high';
+
+export type RiskFinding = { rule: string; line: number; severity: RiskLevel; message: string; text: string };
+
+export type FixTestFindings = {
+  syntax_ok: boolean;
+  syntax_error: string | null;
+  risk: RiskLevel;
+  findings: RiskFinding[];
+  rollback_plan: string[];
+};
+
+export type ReportFindings = {
+  artifacts: string[];
+  pdf: { state: 'rendered' | 'skipped' | 'failed'; detail?: string };
+  slack: { state: 'sent' | 'not_configured' | 'failed'; detail?: string };
+};
+
+export type Findings = {
+  LogAgent: LogFindings;
+  MetricsAgent: MetricFindings;
+  FixerAgent: Diagnosis;
+  TesterAgent: FixTestFindings;
+  ReporterAgent: ReportFindings;
+};

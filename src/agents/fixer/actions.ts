@@ -1,0 +1,181 @@
+import type { Evidence } from '../../evidence/schema.js';
+import type { RootCauseCategory } from '../../incidents/schema.js';
+import { shellQuote } from '../../ssh/quote.js';
+import type { Culprit, Diagnosis, FixAction } from '../findings.js';
+
+/**
+ * What a human should run to end the incident, aimed at the culprit the evidence named. Every
+ * value from the host (process names, paths, service names) is shell-quoted: a host is
+ * attacker-controlled, and fix.sh is meant to be read and then run by a person.
+ */
+export function planActions(category: RootCauseCategory, culprit: Culprit | null, evidence: Evidence): FixAction[] {
+  switch (category) {
+    case 'cpu_saturation':
+    case 'memory_pressure':
+      return culprit?.kind === 'process' ? processActions(culprit, category) : inspectActions();
+    case 'disk_full':
+      return culprit?.kind === 'mount' ? diskActions(culprit) : inspectActions();
+    case 'network_degradation':
+      return culprit?.kind === 'interface' ? networkActions(culprit, evidence) : inspectActions();
+    case 'service_down':
+      return culprit?.kind === 'service' ? serviceActions(culprit, evidence) : inspectActions();
+    case 'db_connection_exhaustion':
+      return culprit?.kind === 'db_application' ? databaseActions(culprit) : inspectActions();
+    case 'healthy':
+      return [];
+    case 'unknown':
+      return inspectActions();
+  }
+}
+
+function processActions(culprit: Culprit, category: RootCauseCategory): FixAction[] {
+  const pids = pidsOf(culprit);
+  const comm = shellQuote(culprit.name);
+  // Re-check the name before signalling: the pid may have been reused since the evidence.
+  const kill = pids
+    .map((pid) => `if [ "$(cat /proc/${pid}/comm 2>/dev/null)" = ${comm} ]; then kill -TERM ${pid}; fi`)
+    .join('\n');
+  return [
+    {
+      description: `Stop ${culprit.name} (${pids.length > 1 ? `pids ${pids.join(', ')}` : `pid ${pids[0]}`}), the process behind the ${category === 'cpu_saturation' ? 'CPU saturation' : 'memory growth'}.`,
+      command: kill,
+      rollback: `If ${culprit.name} is needed, start it again the way it is normally started (its command line is in the report), ideally with a ${category === 'cpu_saturation' ? 'CPU quota (systemd CPUQuota= or nice)' : 'memory limit (systemd MemoryMax=)'}.`,
+    },
+  ];
+}
+
+function pidsOf(culprit: Culprit): number[] {
+  const listed = /pids ([\d, ]+)/.exec(culprit.detail ?? '')?.[1];
+  const pids = listed ? listed.split(',').map((s) => Number(s.trim())).filter((n) => Number.isInteger(n) && n > 1) : [];
+  if (!pids.length && culprit.pid && culprit.pid > 1) pids.push(culprit.pid);
+  return pids;
+}
+
+/** Files smaller than this are not worth deleting to free a filesystem. */
+const MIN_REMOVAL_MB = 1;
+
+function diskActions(culprit: Culprit): FixAction[] {
+  const files = (culprit.files ?? []).filter((f) => f.size_mb >= MIN_REMOVAL_MB);
+  const actions: FixAction[] = [
+    {
+      description: `Check what fills ${culprit.name} before deleting anything.`,
+      // `|| true`: head closing the pipe early must not fail the script under pipefail.
+      command: `df -h ${shellQuote(culprit.name)}\n{ du -xh --max-depth=2 ${shellQuote(culprit.name)} 2>/dev/null | sort -rh | head -20; } || true`,
+      rollback: 'Read-only: nothing to undo.',
+    },
+  ];
+  if (files.length) {
+    actions.push({
+      description: `Remove the largest recently grown files on ${culprit.name} (${files.map((f) => `${f.path} ${f.size_mb} MB`).join(', ')}). Data loss: confirm they are disposable first.`,
+      command: files.map((f) => `rm -f -- ${shellQuote(f.path)}`).join('\n'),
+      rollback: 'Deleted files cannot be restored: copy them elsewhere first if they might be needed.',
+    });
+  }
+  return actions;
+}
+
+function networkActions(culprit: Culprit, evidence: Evidence): FixAction[] {
+  const iface = shellQuote(culprit.name);
+  const qdisc = evidence.snapshot?.qdiscs.find((q) => q.iface === culprit.name && (q.kind === 'netem' || q.kind === 'tbf' || q.kind === 'prio'));
+  if (qdisc) {
+    return [
+      {
+        description: `Remove the traffic-shaping qdisc (${qdisc.kind}) on ${culprit.name} that adds delay or loss.`,
+        command: `tc qdisc show dev ${iface}\ntc qdisc del dev ${iface} root`,
+        rollback: `Re-add it if it was intended: tc qdisc add dev ${iface} root ${qdisc.kind} … (was: ${qdisc.detail.replace(/\n/g, ' ')})`,
+      },
+    ];
+  }
+  return [
+    {
+      description: `Inspect ${culprit.name}: errors and drops rose on it.`,
+      command: `ip -s link show dev ${iface}\ntc -s qdisc show dev ${iface}`,
+      rollback: 'Read-only: nothing to undo.',
+    },
+  ];
+}
+
+function serviceActions(culprit: Culprit, evidence: Evidence): FixAction[] {
+  const name = shellQuote(culprit.name);
+  const state = evidence.snapshot?.services.find((s) => s.name === culprit.name);
+  const systemd = state?.manager !== 'pidfile';
+  return [
+    {
+      description: `Start ${culprit.name} again and check it answers.`,
+      command: systemd
+        ? `systemctl start ${name}\nsystemctl --no-pager status ${name}`
+        : `/etc/chaos-handler/services/${safeName(culprit.name)}.sh start\n/etc/chaos-handler/services/${safeName(culprit.name)}.sh status`,
+      rollback: systemd ? `systemctl stop ${name}` : `/etc/chaos-handler/services/${safeName(culprit.name)}.sh stop`,
+    },
+  ];
+}
+
+function databaseActions(culprit: Culprit): FixAction[] {
+  const literal = `'${culprit.name.replaceAll("'", "''")}'`;
+  const list = `SELECT pid, usename, application_name, state, backend_start FROM pg_stat_activity WHERE application_name = ${literal};`;
+  const terminate = `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = ${literal} AND state IN ('idle', 'idle in transaction') AND pid <> pg_backend_pid();`;
+  return [
+    {
+      description: `See the connections held by ${culprit.name}.`,
+      command: `sudo -u postgres psql -X -c ${shellQuote(list)}`,
+      rollback: 'Read-only: nothing to undo.',
+    },
+    {
+      description: `Terminate ${culprit.name}'s idle connections so other clients can connect; then fix its pool size (or set a per-role CONNECTION LIMIT).`,
+      command: `sudo -u postgres psql -X -c ${shellQuote(terminate)}`,
+      rollback: 'Terminated sessions are gone; clients reconnect on their own. Nothing else to undo.',
+    },
+  ];
+}
+
+function inspectActions(): FixAction[] {
+  return [
+    {
+      description: 'Collect more evidence (read-only): the evidence did not point at one culprit.',
+      command: [
+        'uptime',
+        'free -m',
+        'df -h',
+        'ps -eo pid,comm,%cpu,rss --sort=-%cpu | head -15',
+        'dmesg -T 2>/dev/null | tail -50',
+        'journalctl -p warning --since "-30min" --no-pager 2>/dev/null | tail -100',
+      ].join('\n'),
+      rollback: 'Read-only: nothing to undo.',
+    },
+  ];
+}
+
+/** Service names were validated by the evidence schema; keep only plain characters in paths. */
+function safeName(name: string): string {
+  return name.replace(/[^A-Za-z0-9@._-]/g, '_');
+}
+
+/** fix.sh: commented, strict, and never executed by the coordinator. */
+export function buildFixScript(incidentId: string, diagnosis: Diagnosis): string {
+  const rc = diagnosis.root_cause;
+  const lines = [
+    '#!/usr/bin/env bash',
+    `# fix.sh for incident ${incidentId}: REVIEW BEFORE RUNNING. Chaos-Handler never runs this itself.`,
+    `# Diagnosis: ${rc.category} (confidence ${rc.confidence})${rc.culprit ? `; culprit ${rc.culprit.kind} ${oneLine(rc.culprit.name)}` : ''}`,
+    `# ${oneLine(rc.summary)}`,
+    '# Run it on the affected host as root, after reading every step.',
+    'set -euo pipefail',
+    '',
+  ];
+  if (!diagnosis.actions.length) {
+    lines.push('# The host looked healthy: there is nothing to fix.', "echo 'Nothing to fix: the host was diagnosed healthy.'", 'exit 0', '');
+    return lines.join('\n');
+  }
+  diagnosis.actions.forEach((action, i) => {
+    lines.push(`# Step ${i + 1}: ${oneLine(action.description)}`);
+    lines.push(`# Rollback: ${oneLine(action.rollback)}`);
+    lines.push(`echo ${shellQuote(`Step ${i + 1}: ${oneLine(action.description)}`)}`);
+    lines.push(action.command, '');
+  });
+  return lines.join('\n');
+}
+
+/** Comments must stay comments: no newline from the host may end one early. */
+function oneLine(text: string): string {
+  return text.replace(/[\r\n]+/g, ' ').slice(0, 300);
+}

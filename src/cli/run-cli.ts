@@ -1,0 +1,169 @@
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config/index.js';
+import { createCoordinator } from '../coordinator.js';
+import { errorMessage, InputError } from '../errors.js';
+import { OfflineConnector, RoutingConnector } from '../incidents/connector.js';
+import { SCENARIOS, StartIncidentRequest, type TraceEntry } from '../incidents/schema.js';
+import { createLogger } from '../logger.js';
+import { categoryTitle, traceSummary } from '../report/markdown.js';
+import { serve } from '../main.js';
+
+const USAGE = `Usage: chaos-handler <command> [options]
+
+Commands:
+  run --offline --scenario <name> [--bundle <dir>] [--option key=value ...]
+        Run one incident on recorded evidence and print where its report is.
+  serve                      Start the coordinator API (configuration from CHAOS_* variables).
+  templates <file|->         Mine log templates: one JSON line per input line on stdout.
+  help                       This text.
+
+Scenarios: ${SCENARIOS.join(', ')}
+Options for run:
+  --offline                  Replay a recorded bundle (examples/<scenario>, or --bundle).
+  --bundle <dir>             The bundle folder to replay.
+  --option key=value         A scenario option (numbers and true/false are converted).
+  --json                     Print the final incident record as JSON instead of a summary.
+`;
+
+type Out = { write(text: string): unknown; isTTY?: boolean };
+
+export async function runCli(argv: string[], env: Record<string, string | undefined>, stdout: Out, stderr: Out): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'run':
+      return run(rest, env, stdout, stderr);
+    case 'serve':
+      await serve(env);
+      return new Promise<number>(() => undefined); // runs until a signal stops it
+    case 'templates': {
+      const { runTemplates, openInput } = await import('./templates.js');
+      const source = rest[0];
+      if (!source) {
+        stderr.write(`chaos-handler templates: name a file, or - for standard input\n\n${USAGE}`);
+        return 2;
+      }
+      return runTemplates(await openInput(source), process.stdout, process.stderr);
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      stderr.write(`chaos-handler: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+async function run(args: string[], env: Record<string, string | undefined>, stdout: Out, stderr: Out): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        offline: { type: 'boolean', default: false },
+        scenario: { type: 'string' },
+        bundle: { type: 'string' },
+        option: { type: 'string', multiple: true, default: [] },
+        json: { type: 'boolean', default: false },
+      },
+      strict: true,
+    }));
+  } catch (error) {
+    stderr.write(`chaos-handler run: ${errorMessage(error)}\n\n${USAGE}`);
+    return 2;
+  }
+  if (!values.offline) {
+    stderr.write('chaos-handler run: live runs go through the API (chaos-handler serve, then POST /start_incident); use --offline here\n');
+    return 2;
+  }
+  const options: Record<string, unknown> = { offline: true };
+  for (const pair of values.option ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq < 1) {
+      stderr.write(`chaos-handler run: --option needs key=value, got ${JSON.stringify(pair)}\n`);
+      return 2;
+    }
+    options[pair.slice(0, eq)] = coerce(pair.slice(eq + 1));
+  }
+  const parsed = StartIncidentRequest.safeParse({ scenario: values.scenario, options });
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) stderr.write(`chaos-handler run: ${issue.path.join('.') || 'scenario'}: ${issue.message}\n`);
+    if (!values.scenario) stderr.write(`Scenarios: ${SCENARIOS.join(', ')}\n`);
+    return 2;
+  }
+
+  const config = loadConfig({ CHAOS_LOG_LEVEL: 'warn', ...env });
+  const log = createLogger(config.CHAOS_LOG_LEVEL);
+  const offline = new OfflineConnector({ examplesDir: config.CHAOS_EXAMPLES_DIR, ...(values.bundle ? { bundleDir: values.bundle } : {}) });
+  const coordinator = await createCoordinator(config, log, { connector: new RoutingConnector(offline, null, 'the CLI runs offline only') });
+  const colour = stdout.isTTY === true && env.NO_COLOR === undefined;
+  try {
+    const { record, done } = await coordinator.incidents.start(parsed.data).catch((error: unknown) => {
+      throw new InputError(errorMessage(error), 'bundle', { cause: error });
+    });
+    const t0 = Date.now();
+    if (!values.json) stdout.write(`Incident ${record.id} (${parsed.data.scenario}, offline replay of ${record.target.kind === 'offline' ? record.target.bundle : '?'})\n`);
+    const unsubscribe = coordinator.incidents.subscribe(
+      record.id,
+      (entry) => {
+        if (!values.json) stdout.write(progressLine(entry, t0, colour));
+      },
+      () => undefined,
+    );
+    const onSigint = () => void coordinator.incidents.stop(record.id, 'interrupted from the terminal');
+    process.once('SIGINT', onSigint);
+    const final = await done;
+    process.off('SIGINT', onSigint);
+    unsubscribe();
+
+    const dir = coordinator.store.dir(final.id);
+    if (values.json) {
+      stdout.write(`${JSON.stringify({ ...final, dir }, null, 2)}\n`);
+    } else {
+      const artifacts = await coordinator.store.listArtifacts(final.id);
+      stdout.write('\n');
+      if (final.outcome) {
+        stdout.write(`Root cause: ${categoryTitle(final.outcome.category)} (${final.outcome.category}), confidence ${final.outcome.confidence.toFixed(2)}\n`);
+        stdout.write(`Culprit:    ${final.outcome.culprit ?? 'none named'}\n`);
+      }
+      stdout.write(`Status:     ${final.status}${final.error ? ` (${final.error})` : ''}\n`);
+      stdout.write(`Artifacts:  ${path.relative(process.cwd(), dir) || dir}/\n`);
+      for (const a of artifacts) stdout.write(`  ${a.name.padEnd(40)} ${a.bytes} bytes\n`);
+      const pdf = artifacts.some((a) => a.name === 'report.pdf');
+      stdout.write(`Report:     ${path.join(path.relative(process.cwd(), dir) || dir, pdf ? 'report.pdf' : 'report.md')}\n`);
+    }
+    return final.status === 'completed' ? 0 : 1;
+  } catch (error) {
+    stderr.write(`chaos-handler run: ${errorMessage(error)}\n`);
+    return 1;
+  } finally {
+    await coordinator.close();
+  }
+}
+
+const AGENT_COLOUR: Record<string, string> = {
+  Coordinator: '\x1b[90m',
+  LogAgent: '\x1b[36m',
+  MetricsAgent: '\x1b[35m',
+  FixerAgent: '\x1b[33m',
+  TesterAgent: '\x1b[34m',
+  ReporterAgent: '\x1b[32m',
+};
+
+function progressLine(entry: TraceEntry, t0: number, colour: boolean): string {
+  const seconds = ((Date.parse(entry.timestamp) - t0) / 1000).toFixed(1).padStart(5);
+  const who = entry.agent.padEnd(13);
+  const what = traceSummary(entry).slice(0, 160);
+  const line = `[+${seconds}s] ${who} ${entry.type.padEnd(8)} ${what}`;
+  return colour ? `${AGENT_COLOUR[entry.agent] ?? ''}${line}\x1b[0m\n` : `${line}\n`;
+}
+
+function coerce(value: string): unknown {
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  if (/^-?\d+(?:\.\d+)?$/.test(value)) return Number(value);
+  return value;
+}

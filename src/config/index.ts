@@ -1,0 +1,2 @@
+export { Config, isLoopback } from './schema.js';
+export { loadConfig } from './load-config.js';

@@ -1,0 +1,43 @@
+import { z } from 'zod';
+
+/** Booleans from the environment: only these spellings, so a typo fails loudly. */
+const EnvBoolean = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+/**
+ * Every setting the coordinator reads, from the environment, validated once at start-up.
+ * Documented in .env.example and the README.
+ */
+export const Config = z
+  .object({
+    CHAOS_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+    CHAOS_BIND: z.string().min(1).default('127.0.0.1'),
+    CHAOS_INCIDENTS_DIR: z.string().min(1).default('incidents'),
+    /** Required when CHAOS_BIND is not a loopback address. */
+    CHAOS_API_TOKEN: z.string().min(16, 'CHAOS_API_TOKEN must be at least 16 characters').optional(),
+    CHAOS_CHROMIUM_PATH: z.string().min(1).optional(),
+    CHAOS_SLACK_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+    CHAOS_KEYS_DIR: z.string().min(1).default('config/keys'),
+    CHAOS_TARGETS_FILE: z.string().min(1).default('config/targets.json'),
+    CHAOS_EXAMPLES_DIR: z.string().min(1).default('examples'),
+    CHAOS_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10_000_000).default(65_536),
+    CHAOS_MAX_CONCURRENT_INCIDENTS: z.coerce.number().int().min(1).max(100).default(4),
+    CHAOS_AGENT_TIMEOUT_MS: z.coerce.number().int().min(1000).max(3_600_000).default(120_000),
+    CHAOS_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    CHAOS_PDF: EnvBoolean.default(true),
+  })
+  .superRefine((c, ctx) => {
+    if (!isLoopback(c.CHAOS_BIND) && !c.CHAOS_API_TOKEN) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CHAOS_API_TOKEN'],
+        message: `CHAOS_API_TOKEN is required when CHAOS_BIND (${c.CHAOS_BIND}) is not a loopback address`,
+      });
+    }
+  });
+export type Config = z.infer<typeof Config>;
+
+export function isLoopback(address: string): boolean {
+  return address === 'localhost' || address === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address);
+}

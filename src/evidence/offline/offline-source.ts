@@ -1,0 +1,47 @@
+import type { Evidence, Phase } from '../schema.js';
+import type { CollectSummary, EvidenceSource } from '../source.js';
+import { readBundle } from '../bundle.js';
+
+/**
+ * Replays a recorded bundle. No SSH, no waiting: each window returns at once with what the
+ * recording holds for it, and `finish` hands the agents exactly what a live run would have.
+ */
+export class OfflineEvidenceSource implements EvidenceSource {
+  readonly kind = 'offline' as const;
+  readonly description: string;
+  private evidence: Evidence | null = null;
+
+  constructor(private readonly bundleDir: string) {
+    this.description = `recorded bundle ${bundleDir}`;
+  }
+
+  async collect(phase: Phase, _durationS: number, signal: AbortSignal): Promise<CollectSummary> {
+    signal.throwIfAborted();
+    const evidence = await this.load();
+    const window = evidence.windows[phase];
+    return {
+      phase,
+      samples: evidence.samples.filter((s) => s.phase === phase).length,
+      probes: evidence.probes.filter((p) => p.phase === phase).length,
+      seconds: Math.round((Date.parse(window.end) - Date.parse(window.start)) / 1000),
+    };
+  }
+
+  markFault(): void {
+    // The recording already carries when its fault started and ended.
+  }
+
+  async finish(signal: AbortSignal): Promise<Evidence> {
+    signal.throwIfAborted();
+    return this.load();
+  }
+
+  async close(): Promise<void> {
+    this.evidence = null;
+  }
+
+  private async load(): Promise<Evidence> {
+    this.evidence ??= (await readBundle(this.bundleDir)).evidence;
+    return this.evidence;
+  }
+}

@@ -1,0 +1,20 @@
+import type { Evidence, Phase } from './schema.js';
+
+/**
+ * Where evidence comes from: a live host over SSH, or a recorded bundle. The pipeline drives it
+ * through the phases; agents only ever see the `Evidence` value it finally returns.
+ */
+export interface EvidenceSource {
+  readonly kind: Evidence['source'];
+  /** Human description for the trace ("bundle examples/cpu_spike", "sre-demo@10.0.0.2:22"). */
+  readonly description: string;
+  /** Records one window (live: samples for durationS seconds; offline: replays the recording). */
+  collect(phase: Phase, durationS: number, signal: AbortSignal): Promise<CollectSummary>;
+  /** Tells the source when the fault began or ended, for time-to-detect and recovery figures. */
+  markFault(event: 'started' | 'reverted', at: Date): void;
+  /** Gathers logs and forensics and returns everything collected. */
+  finish(signal: AbortSignal): Promise<Evidence>;
+  close(): Promise<void>;
+}
+
+export type CollectSummary = { phase: Phase; samples: number; probes: number; seconds: number };

@@ -1,0 +1,61 @@
+import express, { type Express } from 'express';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import type { IncidentService } from '../incidents/incident-service.js';
+import type { Logger } from '../logger.js';
+import type { IncidentStore } from '../store/incident-store.js';
+import { requireBearerToken } from './auth.js';
+import { errorHandler } from './errors.js';
+import { createRoutes } from './routes.js';
+
+export type AppDeps = {
+  incidents: IncidentService;
+  store: IncidentStore;
+  log: Logger;
+  apiToken?: string;
+  maxBodyBytes: number;
+  version: string;
+  showStacks?: boolean;
+};
+
+/** The Express app, wired from its dependencies; nothing here reads the environment. */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(requireBearerToken(deps.apiToken));
+  app.use(express.json({ limit: deps.maxBodyBytes, strict: true, type: ['application/json', 'application/*+json'] }));
+  app.use(createRoutes({ incidents: deps.incidents, store: deps.store, version: deps.version }));
+  app.use((req, res) => {
+    res.status(404).type('application/problem+json').send(JSON.stringify({ type: 'about:blank', title: 'Not Found', status: 404, detail: `No route ${req.method} ${req.path}` }));
+  });
+  app.use(errorHandler(deps.log, deps.showStacks ?? false));
+  return app;
+}
+
+export type WebServer = { address: AddressInfo; url: string; stop: () => Promise<void> };
+
+/** Listens and resolves with the address (port 0 picks a free one: what the tests use). */
+export function startWebServer(app: Express, port: number, host: string): Promise<WebServer> {
+  return new Promise((resolve, reject) => {
+    const server: Server = app.listen(port, host);
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EADDRINUSE') reject(new Error(`Port ${port} on ${host} is already in use: set CHAOS_PORT to a free port`, { cause: error }));
+      else if (error.code === 'EACCES') reject(new Error(`Not allowed to listen on ${host}:${port}: use a port above 1023 or run with the right privileges`, { cause: error }));
+      else reject(error);
+    });
+    server.once('listening', () => {
+      const address = server.address() as AddressInfo;
+      const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      resolve({
+        address,
+        url: `http://${shownHost}:${address.port}`,
+        stop: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            server.closeAllConnections();
+          }),
+      });
+    });
+  });
+}

@@ -1,0 +1,195 @@
+import { EventEmitter } from 'node:events';
+import type { AgentServices } from '../agents/agent.js';
+import { ConflictError, NotFoundError } from '../errors.js';
+import type { Evidence } from '../evidence/schema.js';
+import type { EvidenceSource } from '../evidence/source.js';
+import type { Logger } from '../logger.js';
+import type { IncidentStore } from '../store/incident-store.js';
+import type { ChaosController } from './chaos.js';
+import { newIncidentId } from './ids.js';
+import { runPipeline } from './pipeline.js';
+import { AgentName, type IncidentRecord, type IncidentTarget, type StartIncidentRequest, type TraceEntry } from './schema.js';
+
+/** What a connector opens for one incident: where evidence comes from and what injects chaos. */
+export type OpenedTarget = {
+  target: IncidentTarget;
+  source: EvidenceSource;
+  chaos: ChaosController | null;
+  /** Saves the collected evidence as an offline bundle (live incidents with options.record). */
+  record?: (incidentId: string, evidence: Evidence) => Promise<void>;
+};
+
+/** Opens targets: offline bundles always; live hosts when the SSH layer is wired in. */
+export interface TargetConnector {
+  open(request: StartIncidentRequest, log: Logger): Promise<OpenedTarget>;
+}
+
+export type IncidentServiceDeps = {
+  store: IncidentStore;
+  connector: TargetConnector;
+  services: AgentServices;
+  log: Logger;
+  agentTimeoutMs: number;
+  maxConcurrent: number;
+};
+
+type Active = { record: IncidentRecord; controller: AbortController; done: Promise<IncidentRecord>; targetKey: string };
+
+/**
+ * The use cases behind the API and the CLI: start, stop, halt, read. It owns the running
+ * incidents (their abort controllers) and the live trace feed.
+ */
+export class IncidentService {
+  private readonly active = new Map<string, Active>();
+  private readonly feed = new EventEmitter();
+  private accepting = true;
+
+  constructor(private readonly deps: IncidentServiceDeps) {
+    this.feed.setMaxListeners(0);
+  }
+
+  /** Validated request in, incident id out; the pipeline runs in the background. */
+  async start(request: StartIncidentRequest): Promise<{ record: IncidentRecord; done: Promise<IncidentRecord> }> {
+    if (!this.accepting) throw new ConflictError('The coordinator is shutting down and accepts no new incidents');
+    if (this.active.size >= this.deps.maxConcurrent) {
+      throw new ConflictError(`Too many incidents running (${this.active.size} of ${this.deps.maxConcurrent}); stop one or wait`);
+    }
+    const log = this.deps.log.child({ scenario: request.scenario });
+    const opened = await this.deps.connector.open(request, log);
+    const targetKey = opened.target.kind === 'ssh' ? `${opened.target.host}:${opened.target.port}` : `offline:${opened.target.bundle}:${Math.random()}`;
+    if ([...this.active.values()].some((a) => a.targetKey === targetKey)) {
+      await opened.source.close();
+      throw new ConflictError(`An incident is already running on ${targetKey}; one at a time per target`);
+    }
+
+    const now = new Date();
+    const record: IncidentRecord = {
+      id: newIncidentId(now),
+      scenario: request.scenario,
+      target: opened.target,
+      options: request.options,
+      status: 'running',
+      phase: 'created',
+      created_at: now.toISOString(),
+      updated_at: now.toISOString(),
+      finished_at: null,
+      agents: AgentName.options.map((name) => ({ name, state: 'pending', started_at: null, finished_at: null, duration_ms: null })),
+      chaos: opened.chaos ? { state: 'pending', detail: opened.chaos.description } : { state: 'not_applicable', detail: opened.target.kind === 'offline' ? 'offline replay: nothing injected' : 'investigate: nothing injected' },
+      phase_ms: {},
+      outcome: null,
+      error: null,
+    };
+    await this.deps.store.create(record);
+
+    const controller = new AbortController();
+    const done = runPipeline(
+      record,
+      request.options,
+      {
+        store: this.deps.store,
+        source: opened.source,
+        chaos: opened.chaos,
+        services: this.deps.services,
+        log: this.deps.log.child({ incidentId: record.id }),
+        agentTimeoutMs: this.deps.agentTimeoutMs,
+        onTrace: (entry) => this.feed.emit(record.id, entry),
+        ...(opened.record ? { onEvidence: (evidence: Evidence) => opened.record!(record.id, evidence) } : {}),
+      },
+      controller.signal,
+    )
+      .catch(async (error: unknown) => {
+        // runPipeline records its own failures; this only catches the store itself failing.
+        this.deps.log.error({ err: error, incidentId: record.id }, 'Incident bookkeeping failed');
+        return this.deps.store.loadRecord(record.id).catch(() => record);
+      })
+      .finally(() => {
+        this.active.delete(record.id);
+        this.feed.emit(`${record.id}:end`);
+      });
+    this.active.set(record.id, { record, controller, done, targetKey });
+    return { record, done };
+  }
+
+  /** Aborts one incident: its chaos is reverted now. Idempotent: a finished one is returned as is. */
+  async stop(id: string, reason = 'stopped by request'): Promise<IncidentRecord> {
+    const active = this.active.get(id);
+    if (!active) return this.deps.store.loadRecord(id);
+    active.controller.abort(new Error(reason));
+    return active.done;
+  }
+
+  /** Stops every running incident; idempotent. Returns the ids that were running. */
+  async halt(reason = 'halted by request'): Promise<string[]> {
+    const ids = [...this.active.keys()];
+    await Promise.all(ids.map((id) => this.stop(id, reason)));
+    return ids;
+  }
+
+  isActive(id: string): boolean {
+    return this.active.has(id);
+  }
+
+  async get(id: string): Promise<{ record: IncidentRecord; trace: TraceEntry[] }> {
+    const record = await this.deps.store.loadRecord(id);
+    return { record, trace: await this.deps.store.readTrace(id) };
+  }
+
+  async list(): Promise<IncidentRecord[]> {
+    const ids = await this.deps.store.listIds();
+    const records = await Promise.all(ids.map((id) => this.deps.store.loadRecord(id).catch(() => null)));
+    return records.filter((r): r is IncidentRecord => r !== null);
+  }
+
+  /** Live trace entries of one incident; returns the unsubscribe function. */
+  subscribe(id: string, onEntry: (entry: TraceEntry) => void, onEnd: () => void): () => void {
+    this.feed.on(id, onEntry);
+    this.feed.once(`${id}:end`, onEnd);
+    return () => {
+      this.feed.off(id, onEntry);
+      this.feed.off(`${id}:end`, onEnd);
+    };
+  }
+
+  /**
+   * At start-up: an incident still marked running was cut off by a crash. Mark it interrupted,
+   * keep its trace, and rebuild trace.json from the append-only log.
+   */
+  async recoverInterrupted(): Promise<string[]> {
+    const recovered: string[] = [];
+    for (const id of await this.deps.store.listIds()) {
+      if (this.active.has(id)) continue;
+      const record = await this.deps.store.loadRecord(id).catch(() => null);
+      if (!record || record.status !== 'running') continue;
+      const now = new Date().toISOString();
+      const entry: TraceEntry = {
+        timestamp: now,
+        agent: 'Coordinator',
+        type: 'warning',
+        content: { summary: `incident interrupted: the coordinator stopped during phase ${record.phase}`, phase: record.phase },
+      };
+      await this.deps.store.appendTrace(id, entry);
+      await this.deps.store.saveRecord({
+        ...record,
+        status: 'interrupted',
+        error: `coordinator stopped during phase ${record.phase}`,
+        updated_at: now,
+        finished_at: now,
+        agents: record.agents.map((a) => (a.state === 'running' || a.state === 'pending' ? { ...a, state: 'skipped' } : a)),
+      });
+      await this.deps.store.writeTraceJson(id);
+      recovered.push(id);
+    }
+    return recovered;
+  }
+
+  /** Graceful shutdown: refuse new incidents, stop the running ones (their chaos is reverted). */
+  async drain(): Promise<void> {
+    this.accepting = false;
+    await this.halt('coordinator shutting down');
+  }
+
+  /** For `GET /status`: 404 for ids that are not incidents. */
+  async requireExists(id: string): Promise<void> {
+    if (!(await this.deps.store.exists(id))) throw new NotFoundError(`No incident ${id}`);
+  }
+}

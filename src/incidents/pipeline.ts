@@ -1,0 +1,219 @@
+import type { AgentServices, AnyAgent } from '../agents/agent.js';
+import type { Findings } from '../agents/findings.js';
+import { ANALYSIS_AGENTS, REPORT_AGENT } from '../agents/registry.js';
+import { errorMessage } from '../errors.js';
+import type { Evidence } from '../evidence/schema.js';
+import type { EvidenceSource } from '../evidence/source.js';
+import type { Logger } from '../logger.js';
+import type { IncidentStore } from '../store/incident-store.js';
+import type { ChaosController } from './chaos.js';
+import type { AgentName, IncidentRecord, PipelinePhase, StartIncidentRequest, TraceActor, TraceEntry, TraceEntryType } from './schema.js';
+
+export type PipelineDeps = {
+  store: IncidentStore;
+  source: EvidenceSource;
+  /** Null when nothing is injected (offline replay, `investigate`). */
+  chaos: ChaosController | null;
+  services: AgentServices;
+  log: Logger;
+  agentTimeoutMs: number;
+  /** Every trace entry, as it is written (the SSE feed listens here). */
+  onTrace?: (entry: TraceEntry) => void;
+  /** Called after the evidence is complete (the --record option saves it as a bundle). */
+  onEvidence?: (evidence: Evidence) => Promise<void>;
+};
+
+/**
+ * One incident, start to finish: baseline → chaos → observe → agents → revert → report.
+ * The revert runs on every exit path; an abort (stop, halt, SIGTERM) skips straight to it.
+ */
+export async function runPipeline(record: IncidentRecord, options: StartIncidentRequest['options'], deps: PipelineDeps, signal: AbortSignal): Promise<IncidentRecord> {
+  const run = new IncidentRun(record, deps);
+  const { source, chaos } = deps;
+  const findings: Partial<Findings> = {};
+  let evidence: Evidence | null = null;
+
+  await run.trace('Coordinator', 'info', { summary: `incident started: evidence from ${source.description}`, options });
+  try {
+    await run.phase('baseline', async () => {
+      const got = await source.collect('baseline', options.baseline_s, signal);
+      return `${got.samples} samples, ${got.probes} probes over ${got.seconds} s`;
+    });
+    if (chaos) {
+      await run.phase('chaos', async () => {
+        run.setChaos({ state: 'pending', detail: chaos.description });
+        const detail = await chaos.inject(signal);
+        source.markFault('started', new Date());
+        run.setChaos({ state: 'injected', detail });
+        return detail;
+      });
+    }
+    await run.phase('observe', async () => {
+      const got = await source.collect('incident', options.observe_s, signal);
+      return `${got.samples} samples, ${got.probes} probes over ${got.seconds} s`;
+    });
+    await run.phase('agents', async () => {
+      evidence = await source.finish(signal);
+      await deps.onEvidence?.(evidence);
+      for (const agent of ANALYSIS_AGENTS) await run.agent(agent, evidence, findings, signal);
+      return `${ANALYSIS_AGENTS.length} agents ran`;
+    });
+  } catch (error) {
+    run.fail(error, signal);
+  } finally {
+    if (chaos) {
+      await run.phase('revert', async () => {
+        const result = await chaos.revert();
+        if (result.ok) source.markFault('reverted', new Date());
+        run.setChaos({ state: result.ok ? 'reverted' : 'revert_failed', detail: result.detail });
+        return result.detail;
+      }).catch((error: unknown) => run.fail(error, signal));
+    }
+    await source.close().catch((error: unknown) => deps.log.warn({ err: error }, 'Closing the evidence source failed'));
+  }
+
+  if (evidence && !signal.aborted) {
+    const collected: Evidence = evidence;
+    await run.phase('report', async () => {
+      await run.agent(REPORT_AGENT, collected, findings, signal);
+      return 'report written';
+    }).catch((error: unknown) => run.fail(error, signal));
+  }
+  return run.finish(findings);
+}
+
+/** The bookkeeping of one run: record updates, trace entries, timings. */
+class IncidentRun {
+  private failure: { status: 'failed' | 'aborted'; message: string } | null = null;
+
+  constructor(
+    private record: IncidentRecord,
+    private readonly deps: PipelineDeps,
+  ) {}
+
+  async trace(agent: TraceActor, type: TraceEntryType, content: unknown): Promise<void> {
+    const entry: TraceEntry = { timestamp: new Date().toISOString(), agent, type, content };
+    await this.deps.store.appendTrace(this.record.id, entry);
+    this.deps.onTrace?.(entry);
+  }
+
+  async phase(phase: PipelinePhase, body: () => Promise<string>): Promise<void> {
+    const started = Date.now();
+    await this.update({ phase });
+    await this.trace('Coordinator', 'phase', { phase, state: 'started' });
+    const detail = await body();
+    const ms = Date.now() - started;
+    await this.update({ phase_ms: { ...this.record.phase_ms, [phase]: ms } });
+    await this.trace('Coordinator', 'phase', { phase, state: 'finished', duration_ms: ms, detail });
+  }
+
+  setChaos(chaos: IncidentRecord['chaos']): void {
+    this.record = { ...this.record, chaos };
+  }
+
+  async agent(agent: AnyAgent, evidence: Evidence, findings: Partial<Findings>, signal: AbortSignal): Promise<void> {
+    signal.throwIfAborted();
+    const name = agent.name;
+    const started = new Date();
+    await this.setAgent(name, { state: 'running', started_at: started.toISOString() });
+    await this.trace(name, 'info', { summary: `${name} started` });
+    const log = this.deps.log.child({ incidentId: this.record.id, agent: name });
+    const timeout = AbortSignal.timeout(this.deps.agentTimeoutMs);
+    const agentSignal = AbortSignal.any([signal, timeout]);
+    let outcome: { state: 'succeeded' | 'failed' | 'timed_out'; error?: string };
+    try {
+      const result = await raceAbort(
+        agent.run({
+          evidence,
+          findings,
+          incident: this.record,
+          trace: (type, content) => this.trace(name, type, content),
+          readTrace: () => this.deps.store.readTrace(this.record.id),
+          artifacts: { write: (file, data) => this.deps.store.writeArtifact(this.record.id, file, data) },
+          services: this.deps.services,
+          log,
+          signal: agentSignal,
+        }),
+        agentSignal,
+      );
+      if (result.ok) {
+        (findings as Record<AgentName, unknown>)[name] = result.findings;
+        outcome = { state: 'succeeded' };
+      } else {
+        outcome = { state: 'failed', error: result.error };
+      }
+    } catch (error) {
+      if (signal.aborted) throw error;
+      outcome = timeout.aborted
+        ? { state: 'timed_out', error: `did not finish within ${this.deps.agentTimeoutMs} ms` }
+        : { state: 'failed', error: errorMessage(error) };
+    }
+    const finished = new Date();
+    await this.setAgent(name, { ...outcome, finished_at: finished.toISOString(), duration_ms: finished.getTime() - started.getTime() });
+    if (outcome.state === 'succeeded') {
+      await this.trace(name, 'info', { summary: `${name} finished in ${finished.getTime() - started.getTime()} ms` });
+    } else {
+      log.warn({ error: outcome.error, state: outcome.state }, 'Agent did not succeed');
+      await this.trace(name, 'error', { summary: `${name} ${outcome.state.replace('_', ' ')}: ${outcome.error}`, error: outcome.error });
+    }
+  }
+
+  /** Remembers the first failure; an abort is a stop, not a failure. */
+  fail(error: unknown, signal: AbortSignal): void {
+    const aborted = signal.aborted;
+    const message = aborted ? `aborted: ${errorMessage(signal.reason ?? error)}` : errorMessage(error);
+    if (!aborted) this.deps.log.error({ err: error, incidentId: this.record.id }, 'Incident pipeline failed');
+    this.failure ??= { status: aborted ? 'aborted' : 'failed', message };
+  }
+
+  async finish(findings: Partial<Findings>): Promise<IncidentRecord> {
+    if (this.failure) {
+      await this.trace('Coordinator', this.failure.status === 'aborted' ? 'warning' : 'error', { summary: `incident ${this.failure.status}: ${this.failure.message}` });
+    }
+    const diagnosis = findings.FixerAgent?.root_cause;
+    const agents = this.record.agents.map((a) => (a.state === 'pending' ? { ...a, state: 'skipped' as const } : a));
+    await this.update({
+      phase: 'done',
+      status: this.failure?.status ?? 'completed',
+      error: this.failure?.message ?? null,
+      finished_at: new Date().toISOString(),
+      agents,
+      outcome: diagnosis ? { category: diagnosis.category, culprit: diagnosis.culprit?.name ?? null, confidence: diagnosis.confidence } : null,
+    });
+    await this.trace('Coordinator', 'result', {
+      summary: `incident ${this.record.status}${diagnosis ? `: ${diagnosis.category}` : ''}`,
+      status: this.record.status,
+      outcome: this.record.outcome,
+    });
+    await this.deps.store.writeTraceJson(this.record.id);
+    return this.record;
+  }
+
+  private async setAgent(name: AgentName, patch: Partial<IncidentRecord['agents'][number]>): Promise<void> {
+    await this.update({ agents: this.record.agents.map((a) => (a.name === name ? { ...a, ...patch } : a)) });
+  }
+
+  private async update(patch: Partial<IncidentRecord>): Promise<void> {
+    this.record = { ...this.record, ...patch, updated_at: new Date().toISOString() };
+    await this.deps.store.saveRecord(this.record);
+  }
+}
+
+/** Settles with the promise, or rejects as soon as the signal aborts (agents may ignore it). */
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}

@@ -1,0 +1,212 @@
+/**
+ * The incident contract: what a user may ask for (validated before anything runs, like a
+ * chaostoolkit experiment) and the record the coordinator keeps of each run.
+ */
+import { z } from 'zod';
+import { IncidentId } from './ids.js';
+
+export const ScenarioName = z.enum([
+  'cpu_spike',
+  'memory_leak',
+  'disk_fill',
+  'net_latency',
+  'service_kill',
+  'db_conn_exhaust',
+  'investigate',
+]);
+export type ScenarioName = z.infer<typeof ScenarioName>;
+export const SCENARIOS = ScenarioName.options;
+
+const Seconds = (min: number, max: number) => z.number().int().min(min).max(max);
+
+/** Options every scenario takes. Windows are short by default so a demo takes a minute. */
+const CommonOptions = {
+  baseline_s: Seconds(1, 600).default(10).describe('Seconds of steady state recorded before the fault'),
+  observe_s: Seconds(1, 3600).default(20).describe('Seconds the incident is observed after injection'),
+  max_runtime_s: Seconds(10, 3600)
+    .default(300)
+    .describe('Host-side failsafe: the fault is reverted by the host itself after this long'),
+  offline: z.boolean().default(false).describe('Replay a recorded evidence bundle instead of connecting'),
+  bundle: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be the name of a bundle in the examples directory')
+    .optional()
+    .describe('Offline only: which recorded bundle to replay (default: the scenario\'s own)'),
+  record: z.boolean().default(false).describe('Live only: save the evidence collected as an offline bundle'),
+};
+
+const Duration = Seconds(1, 3600).describe('Seconds the fault lasts (the failsafe still caps it)');
+
+/** Scenario arguments: numbers and enums, or strings held to a strict pattern (never a shell). */
+export const ScenarioOptions = {
+  cpu_spike: z
+    .object({ ...CommonOptions, duration: Duration.default(60), load: z.number().int().min(1).max(64).default(2).describe('Busy workers') })
+    .strict(),
+  memory_leak: z
+    .object({
+      ...CommonOptions,
+      duration: Duration.default(60),
+      target_mb: z.number().int().min(16).max(262_144).default(512).describe('Memory the leak grows to'),
+    })
+    .strict(),
+  disk_fill: z
+    .object({
+      ...CommonOptions,
+      size_mb: z.number().int().min(1).max(1_048_576).default(512),
+      path: z
+        .string()
+        .regex(/^\/(?:[A-Za-z0-9._-]+\/)*[A-Za-z0-9._-]+$/, 'must be an absolute path of plain segments')
+        .refine((p) => !p.split('/').includes('..'), 'must not contain ..')
+        .default('/tmp/chaos_fill'),
+    })
+    .strict(),
+  net_latency: z
+    .object({
+      ...CommonOptions,
+      duration: Duration.default(60),
+      iface: z.string().regex(/^[A-Za-z0-9_.:-]{1,15}$/, 'must be an interface name').default('eth0'),
+      delay_ms: z.number().int().min(1).max(10_000).default(200),
+      loss_pct: z.number().min(0).max(100).default(0),
+    })
+    .strict(),
+  service_kill: z
+    .object({
+      ...CommonOptions,
+      service_name: z.string().regex(/^[A-Za-z0-9@._-]{1,64}$/, 'must be a service (unit) name').default('victim-api'),
+    })
+    .strict(),
+  db_conn_exhaust: z
+    .object({
+      ...CommonOptions,
+      duration: Duration.default(60),
+      clients: z.number().int().min(1).max(10_000).default(100),
+      conn_string: z
+        .string()
+        .max(512)
+        .regex(/^[A-Za-z0-9@:/?&=._%+-]+$/, 'must be a libpq URI without spaces or shell characters')
+        .optional()
+        .describe('Default: the enrolled target\'s database'),
+    })
+    .strict(),
+  investigate: z.object(CommonOptions).strict(),
+} satisfies Record<ScenarioName, z.ZodType>;
+
+export const TargetVm = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).optional().describe('An enrolled target, by name'),
+    host: z.string().min(1).max(253).optional(),
+    port: z.number().int().min(1).max(65535).optional(),
+    user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/).optional(),
+    key_path: z.string().min(1).max(255).optional().describe('A key name inside the configured keys directory'),
+  })
+  .strict()
+  .refine((t) => t.name !== undefined || t.host !== undefined, 'needs either name or host');
+export type TargetVm = z.infer<typeof TargetVm>;
+
+function request<S extends ScenarioName, O extends z.ZodObject>(scenario: S, options: O) {
+  return z
+    .object({ scenario: z.literal(scenario), target_vm: TargetVm.optional(), options: options.prefault({} as z.input<O>) })
+    .strict();
+}
+
+export const StartIncidentRequest = z
+  .discriminatedUnion('scenario', [
+    request('cpu_spike', ScenarioOptions.cpu_spike),
+    request('memory_leak', ScenarioOptions.memory_leak),
+    request('disk_fill', ScenarioOptions.disk_fill),
+    request('net_latency', ScenarioOptions.net_latency),
+    request('service_kill', ScenarioOptions.service_kill),
+    request('db_conn_exhaust', ScenarioOptions.db_conn_exhaust),
+    request('investigate', ScenarioOptions.investigate),
+  ])
+  .superRefine((r, ctx) => {
+    if (!r.options.offline && r.target_vm === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['target_vm'], message: 'is required unless options.offline is true' });
+    }
+    if (r.options.offline && r.options.record) {
+      ctx.addIssue({ code: 'custom', path: ['options', 'record'], message: 'only applies to live incidents' });
+    }
+  });
+export type StartIncidentRequest = z.infer<typeof StartIncidentRequest>;
+
+export const IncidentStatus = z.enum(['running', 'completed', 'failed', 'aborted', 'interrupted']);
+export type IncidentStatus = z.infer<typeof IncidentStatus>;
+
+export const PipelinePhase = z.enum(['created', 'connecting', 'baseline', 'chaos', 'observe', 'agents', 'revert', 'report', 'done']);
+export type PipelinePhase = z.infer<typeof PipelinePhase>;
+
+export const AgentName = z.enum(['LogAgent', 'MetricsAgent', 'FixerAgent', 'TesterAgent', 'ReporterAgent']);
+export type AgentName = z.infer<typeof AgentName>;
+
+export const AgentState = z.object({
+  name: AgentName,
+  state: z.enum(['pending', 'running', 'succeeded', 'failed', 'timed_out', 'skipped']),
+  started_at: z.string().nullable(),
+  finished_at: z.string().nullable(),
+  duration_ms: z.number().nullable(),
+  error: z.string().optional(),
+});
+export type AgentState = z.infer<typeof AgentState>;
+
+export const ChaosState = z.object({
+  state: z.enum(['not_applicable', 'pending', 'injected', 'reverted', 'revert_failed', 'failed']),
+  detail: z.string().optional(),
+});
+export type ChaosState = z.infer<typeof ChaosState>;
+
+export const RootCauseCategory = z.enum([
+  'cpu_saturation',
+  'memory_pressure',
+  'disk_full',
+  'network_degradation',
+  'service_down',
+  'db_connection_exhaustion',
+  'healthy',
+  'unknown',
+]);
+export type RootCauseCategory = z.infer<typeof RootCauseCategory>;
+
+export const IncidentTarget = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('offline'), bundle: z.string() }),
+  z.object({ kind: z.literal('ssh'), name: z.string(), host: z.string(), port: z.number(), user: z.string() }),
+]);
+export type IncidentTarget = z.infer<typeof IncidentTarget>;
+
+export const IncidentRecord = z.object({
+  id: IncidentId,
+  scenario: ScenarioName,
+  target: IncidentTarget,
+  options: z.record(z.string(), z.unknown()),
+  status: IncidentStatus,
+  phase: PipelinePhase,
+  created_at: z.string(),
+  updated_at: z.string(),
+  finished_at: z.string().nullable(),
+  agents: z.array(AgentState),
+  chaos: ChaosState,
+  phase_ms: z.record(z.string(), z.number()),
+  outcome: z
+    .object({
+      category: RootCauseCategory,
+      culprit: z.string().nullable(),
+      confidence: z.number().min(0).max(1),
+    })
+    .nullable(),
+  error: z.string().nullable(),
+});
+export type IncidentRecord = z.infer<typeof IncidentRecord>;
+
+export const TraceActor = z.union([AgentName, z.literal('Coordinator')]);
+export type TraceActor = z.infer<typeof TraceActor>;
+
+export const TraceEntryType = z.enum(['phase', 'info', 'finding', 'warning', 'error', 'artifact', 'result']);
+export type TraceEntryType = z.infer<typeof TraceEntryType>;
+
+/** One line of trace.jsonl / one element of trace.json (SPEC §5). */
+export const TraceEntry = z.object({
+  timestamp: z.string(),
+  agent: TraceActor,
+  type: TraceEntryType,
+  content: z.unknown(),
+});
+export type TraceEntry = z.infer<typeof TraceEntry>;
