@@ -1,0 +1,103 @@
+/**
+ * What the ssh/ module reads from outside: the enrolled targets file (`config/targets.json`, written
+ * by the sandbox script or by an operator) and the API's `target_vm`.
+ */
+import { z } from 'zod';
+
+/** A file name inside the keys directory: no separators, no dot-only names. */
+export const KeyName = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9._-]*$/, 'must be a file name inside the keys directory');
+export type KeyName = z.infer<typeof KeyName>;
+
+/** An OpenSSH public-key line: `<type> <base64 blob> [comment]`. The blob is checked in host-key.ts. */
+export const OpenSshPublicKeyLine = z
+  .string()
+  .max(16_384)
+  .regex(/^[a-z0-9@.-]+ [A-Za-z0-9+/]+={0,2}( [^\r\n]*)?$/, 'must be an OpenSSH public-key line ("ssh-ed25519 AAAA...")');
+export type OpenSshPublicKeyLine = z.infer<typeof OpenSshPublicKeyLine>;
+
+/** A DNS name or an IP literal (IPv6 without brackets). Policy checks live in address-policy.ts. */
+export const HostName = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[A-Za-z0-9._:%-]+$/, 'must be a host name or an IP address');
+export type HostName = z.infer<typeof HostName>;
+
+export const Port = z.number().int().min(1).max(65535);
+export type Port = z.infer<typeof Port>;
+
+/** A POSIX login name (what useradd accepts). */
+export const UserName = z
+  .string()
+  .min(1)
+  .max(32)
+  .regex(/^[a-z_][a-z0-9_-]*\$?$/, 'must be a POSIX user name');
+export type UserName = z.infer<typeof UserName>;
+
+export const TargetServices = z.object({
+  /** Health URL of the victim HTTP service, as seen from the host (e.g. http://127.0.0.1:8080/health). */
+  http: z.string().min(1).max(2048).optional(),
+  /** Connection string of the victim database, as seen from the host. */
+  db: z.string().min(1).max(2048).optional(),
+});
+export type TargetServices = z.infer<typeof TargetServices>;
+
+/** One host the coordinator may talk to. Anything not listed here is refused. */
+export const EnrolledTarget = z.object({
+  name: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be letters, digits, ".", "_" or "-"'),
+  host: HostName,
+  port: Port.default(22),
+  user: UserName,
+  /** Private key file name inside the keys directory. */
+  key: KeyName,
+  /** The host's public keys; a presented key must equal one of these (or a known_hosts entry). */
+  host_keys: z.array(OpenSshPublicKeyLine).max(32).default([]),
+  /** A known_hosts file consulted for `[host]:port` / `host` entries (relative to the targets file). */
+  known_hosts: z.string().min(1).max(4096).optional(),
+  services: TargetServices.optional(),
+});
+export type EnrolledTarget = z.infer<typeof EnrolledTarget>;
+
+export const TargetsFile = z
+  .object({ targets: z.array(EnrolledTarget).max(1000) })
+  .superRefine((file, ctx) => {
+    const names = new Set<string>();
+    file.targets.forEach((t, i) => {
+      if (names.has(t.name)) {
+        ctx.addIssue({ code: 'custom', path: ['targets', i, 'name'], message: `duplicate target name "${t.name}"` });
+      }
+      names.add(t.name);
+    });
+  });
+export type TargetsFile = z.infer<typeof TargetsFile>;
+
+/** `target_vm` by address: must match an enrolled host and port. */
+export const TargetByAddress = z.strictObject({
+  host: HostName,
+  port: Port.optional(),
+  user: UserName.optional(),
+  /** A key name or a relative path inside the keys directory. */
+  key_path: z
+    .string()
+    .min(1)
+    .max(1024)
+    .refine((p) => !p.includes('\0'), 'must not contain NUL')
+    .optional(),
+});
+export type TargetByAddress = z.infer<typeof TargetByAddress>;
+
+/** `target_vm` by the enrolled target's name. */
+export const TargetByName = z.strictObject({ name: EnrolledTarget.shape.name });
+export type TargetByName = z.infer<typeof TargetByName>;
+
+/** The API's `target_vm`. */
+export const TargetRequest = z.union([TargetByName, TargetByAddress]);
+export type TargetRequest = z.infer<typeof TargetRequest>;
