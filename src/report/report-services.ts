@@ -12,13 +12,14 @@ export type ReportServices = { services: AgentServices; close: () => Promise<voi
 export function createReportServices(options: { pdf: boolean; chromiumPath?: string; slackWebhookUrl?: string; log: Logger }): ReportServices {
   const services: AgentServices = {};
   let close: () => Promise<void> = async () => {};
-  const executable = options.pdf ? findChromium(options.chromiumPath ?? null) : null;
+  // A configured path is used as is: a typo must be reported, not papered over by another browser.
+  const executable = options.pdf ? (options.chromiumPath ? findChromium(options.chromiumPath, []) : findChromium()) : null;
   if (!options.pdf) {
     services.pdfUnavailableReason = 'PDF rendering is turned off (CHAOS_PDF=false)';
   } else if (!executable) {
     services.pdfUnavailableReason = `no Chromium found${options.chromiumPath ? ` at ${options.chromiumPath}` : ''}: install it (apt-get install chromium) or set CHAOS_CHROMIUM_PATH`;
   } else {
-    const renderer = createPdfRenderer({ executablePath: executable, log: options.log });
+    const renderer = createPdfRenderer({ executablePath: executable, searchDefaults: false, log: options.log });
     services.renderPdf = async (doc) => {
       const embeds = Object.fromEntries(Object.entries(doc.images).map(([file, svg]) => [file, { kind: 'svg' as const, svg }]));
       return renderer.render(markdownToSafeHtml(doc.markdown, { title: doc.title, embeds }));

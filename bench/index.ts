@@ -1,0 +1,35 @@
+/**
+ * `npm run bench`: every benchmark, each printing its own figures.
+ *   --only <name>      run one: offline | loghub | miner
+ *   --miner-mb <n>     size of the synthetic log for the miner benchmark (default 1024)
+ *   --rounds <n>       rounds of the offline pipeline benchmark (default 5)
+ */
+import { parseArgs } from 'node:util';
+import { runLoghubBench } from './loghub.js';
+import { runMinerThroughputBench } from './miner-throughput.js';
+import { runOfflinePipelineBench } from './offline-pipeline.js';
+
+const { values } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    'miner-mb': { type: 'string', default: '1024' },
+    rounds: { type: 'string', default: '5' },
+  },
+});
+
+const benches: Record<string, () => Promise<unknown>> = {
+  offline: () => runOfflinePipelineBench(console.log, Number(values.rounds)),
+  loghub: () => runLoghubBench(console.log),
+  miner: () => runMinerThroughputBench(console.log, { sizeMb: Number(values['miner-mb']) }),
+};
+
+const chosen = values.only ? [values.only] : Object.keys(benches);
+for (const name of chosen) {
+  const bench = benches[name];
+  if (!bench) {
+    console.error(`unknown benchmark ${JSON.stringify(name)}: one of ${Object.keys(benches).join(', ')}`);
+    process.exit(2);
+  }
+  console.log(`\n== ${name}`);
+  await bench();
+}

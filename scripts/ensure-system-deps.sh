@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Installs the Debian packages a task needs when they are missing (as root), or says exactly what
+# to install. Usage: scripts/ensure-system-deps.sh demo|test
+#   demo: chromium (for report.pdf; without it the report is markdown only)
+#   test: chromium, poppler-utils, openssh-server, stress-ng, postgresql, shellcheck, iproute2, sudo, python3
+set -euo pipefail
+
+usage() { echo "usage: $0 demo|test" >&2; exit 2; }
+[ $# -eq 1 ] || usage
+
+case "$1" in
+  demo) wanted=(chromium:/usr/bin/chromium) ;;
+  test)
+    wanted=(
+      chromium:/usr/bin/chromium
+      poppler-utils:/usr/bin/pdftoppm
+      openssh-server:/usr/sbin/sshd
+      openssh-client:/usr/bin/ssh-keygen
+      stress-ng:/usr/bin/stress-ng
+      postgresql:/usr/lib/postgresql
+      shellcheck:/usr/bin/shellcheck
+      iproute2:/usr/sbin/ip
+      sudo:/usr/bin/sudo
+      python3:/usr/bin/python3
+      procps:/usr/bin/pgrep
+      psmisc:/usr/bin/fuser
+      curl:/usr/bin/curl
+    )
+    ;;
+  *) usage ;;
+esac
+
+missing=()
+for item in "${wanted[@]}"; do
+  pkg=${item%%:*}
+  path=${item#*:}
+  [ -e "$path" ] || missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "Missing system packages: ${missing[*]}" >&2
+  echo "Install them with: sudo apt-get install -y ${missing[*]}" >&2
+  # The demo still works without a browser: report.md is written and the trace says why.
+  [ "$1" = demo ] && exit 0
+  exit 1
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "Missing system packages: ${missing[*]} (and no apt-get here: install them with your package manager)" >&2
+  [ "$1" = demo ] && exit 0
+  exit 1
+fi
+echo "Installing system packages: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "Installed: ${missing[*]}" >&2

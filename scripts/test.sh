@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole test suite: system packages, typecheck, lint, build, unit then integration tests.
+# Usage: npm test   (or: bash scripts/test.sh)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/ensure-system-deps.sh test
+[ -d node_modules ] || npm ci --no-audit --no-fund
+
+echo "== typecheck"; npx tsc -p tsconfig.json --noEmit
+echo "== lint"; npx eslint .
+echo "== shellcheck"
+mapfile -t shell_files < <(find chaos-scripts scripts vm_provisioning -name '*.sh' -type f | sort)
+shellcheck -x "${shell_files[@]}" .ci/run
+echo "== build"; npx tsc -p tsconfig.build.json
+
+jest() { node --experimental-vm-modules node_modules/jest/bin/jest.js "$@"; }
+echo "== unit tests"; jest --selectProjects unit
+# Integration tests share real resources (sshd, the sandbox host, PostgreSQL): one file at a time.
+echo "== integration tests"; jest --selectProjects integration --runInBand
