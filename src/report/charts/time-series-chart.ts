@@ -194,7 +194,9 @@ export function timeSeriesChart(input: ChartInput): string {
 
   const parts: string[] = [];
 
-  // Anomaly windows behind everything, labelled along the top edge of the plot.
+  // Anomaly windows behind everything; their labels go on top of the lines (drawn later), as
+  // small opaque tags in the window's top-left corner.
+  const windowLabels: string[] = [];
   for (const w of windows) {
     const s = Math.max(Math.min(w.start, w.end), t0);
     const e = Math.min(Math.max(w.start, w.end), t1);
@@ -204,11 +206,12 @@ export function timeSeriesChart(input: ChartInput): string {
     parts.push(
       `<rect x="${num(x1)}" y="${num(top)}" width="${num(px)}" height="${num(plotH)}" fill="${SEVERITY_FILL[w.severity]}" fill-opacity="${SEVERITY_OPACITY[w.severity]}"/>`,
     );
-    const fit = Math.floor((px - 6) / (10 * 0.56));
+    const fit = Math.floor((px - 12) / (10 * 0.56));
     if (fit >= 4) {
       const label = cleanLabel(w.label ? `${w.severity}: ${w.label}` : w.severity, fit);
-      parts.push(
-        `<text x="${num(x1 + 3)}" y="${num(top + 11)}" font-size="10" fill="#7f1d1d" stroke="#ffffff" stroke-opacity="0.7" stroke-width="3" paint-order="stroke">${escapeXml(label)}</text>`,
+      windowLabels.push(
+        `<rect x="${num(x1 + 3)}" y="${num(top + 3)}" width="${num(textWidth(label, 10) + 8)}" height="14" rx="2" fill="#ffffff" fill-opacity="0.9" stroke="${SEVERITY_FILL[w.severity]}"/>` +
+          `<text x="${num(x1 + 7)}" y="${num(top + 13.5)}" font-size="10" fill="#7f1d1d">${escapeXml(label)}</text>`,
       );
     }
   }
@@ -274,6 +277,7 @@ export function timeSeriesChart(input: ChartInput): string {
     }
   }
   desc.push(`series: ${series.map((s) => s.name).join(', ')}`);
+  parts.push(...windowLabels);
 
   // Markers on top: dashed line, label staggered so neighbours do not overprint.
   let lastLabelEnd = -Infinity;

@@ -54,6 +54,8 @@ table {
   line-height: 1.35; font-variant-numeric: tabular-nums;
 }
 thead { display: table-header-group; }
+/* Key/value tables are written with an empty header row ("| | |"); do not print it. */
+thead:not(:has(th:not(:empty))) { display: none; }
 tr { break-inside: avoid; page-break-inside: avoid; }
 th, td {
   border: 1px solid #d8dee4; padding: 3.5pt 6pt; text-align: left; vertical-align: top;
