@@ -202,7 +202,7 @@ export function createPdfRenderer(options: PdfRendererOptions): PdfRenderer {
     await rm(running.userDataDir, { recursive: true, force: true }).catch(() => undefined);
   }
 
-  function blockRequest(request: HTTPRequest): void {
+  function blockRequest(request: HTTPRequest, blocked: PageRequest[]): void {
     const url = request.url();
     // data: URLs are the inline images themselves; Chromium does not let them be intercepted.
     if (url.startsWith('data:')) return;
@@ -211,7 +211,7 @@ export function createPdfRenderer(options: PdfRendererOptions): PdfRenderer {
       resourceType: request.resourceType(),
       navigation: request.isNavigationRequest(),
     };
-    log.warn(attempt, 'Blocked a request from a report page');
+    blocked.push(attempt);
     options.onPageRequest?.(attempt);
     if (request.isInterceptResolutionHandled()) return;
     // An aborted navigation (meta refresh, a frame) commits Chromium's error page and we would
@@ -243,10 +243,11 @@ export function createPdfRenderer(options: PdfRendererOptions): PdfRenderer {
     const abort = (): void => void closeOnce().catch(() => undefined);
     signal.addEventListener('abort', abort, { once: true });
     const remaining = (): number => Math.max(1, deadline - Date.now());
+    const blocked: PageRequest[] = [];
     try {
       await page.setJavaScriptEnabled(false);
       await page.setRequestInterception(true);
-      page.on('request', blockRequest);
+      page.on('request', (request) => blockRequest(request, blocked));
       await page.setContent(html, { waitUntil: 'load', timeout: remaining() });
       if (page.url() !== 'about:blank') throw new Error(`Report page navigated to ${page.url().slice(0, 200)}; not printing it`);
       const pdf = await page.pdf({
@@ -262,6 +263,10 @@ export function createPdfRenderer(options: PdfRendererOptions): PdfRenderer {
     } finally {
       signal.removeEventListener('abort', abort);
       await closePage(closeOnce, running);
+      // One line per render, however many requests a hostile page makes.
+      if (blocked.length > 0) {
+        log.warn({ blocked: blocked.length, sample: blocked.slice(0, 5) }, 'Blocked requests from a report page');
+      }
     }
   }
 

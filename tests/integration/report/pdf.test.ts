@@ -77,13 +77,15 @@ async function eventually(check: () => Promise<boolean> | boolean, ms = 5_000): 
 describeWithChromium('PDF rendering with the system Chromium', () => {
   let renderer: PdfRenderer;
   const attempts: PageRequest[] = [];
+  const warnings: { msg: string; blocked?: number }[] = [];
+  const log = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line)) });
 
   beforeAll(async () => {
     await mkdir(ARTIFACTS, { recursive: true });
     for (const file of await readdir(ARTIFACTS)) {
       if (/^sample-r\d+-\d+\.png$/.test(file)) await rm(join(ARTIFACTS, file));
     }
-    renderer = createPdfRenderer({ executablePath: chromium, log: silent, onPageRequest: (r) => attempts.push(r) });
+    renderer = createPdfRenderer({ executablePath: chromium, log, onPageRequest: (r) => attempts.push(r) });
   });
 
   afterAll(async () => {
@@ -92,6 +94,7 @@ describeWithChromium('PDF rendering with the system Chromium', () => {
 
   beforeEach(() => {
     attempts.length = 0;
+    warnings.length = 0;
   });
 
   it('when rendering a realistic postmortem, then a valid A4 PDF comes out that poppler rasterizes page by page', async () => {
@@ -125,6 +128,7 @@ describeWithChromium('PDF rendering with the system Chromium', () => {
     expect(text).not.toContain('PWNED-BY-LOG Page');
     expect(text).toMatch(/Page 1 of \d+/);
     expect(attempts).toEqual([]);
+    expect(warnings).toEqual([]);
   }, 60_000);
 
   describe('when HTML that bypassed the sanitizer reaches the renderer', () => {
@@ -175,6 +179,10 @@ describeWithChromium('PDF rendering with the system Chromium', () => {
       const urls = attempts.map((a) => a.url);
       expect(urls).toEqual(expect.arrayContaining([`${origin}/style.css`, `${origin}/pixel.png`, `${origin}/refresh`, `${origin}/frame`]));
       expect(urls.every((u) => u.startsWith(origin))).toBe(true);
+      // Logged once per render, not once per request.
+      expect(warnings.filter((w) => w.msg === 'Blocked requests from a report page')).toEqual([
+        expect.objectContaining({ blocked: attempts.length }),
+      ]);
     }, 60_000);
   });
 
