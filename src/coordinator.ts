@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Config } from './config/index.js';
 import { IncidentService, type TargetConnector } from './incidents/incident-service.js';
 import { OfflineConnector, RoutingConnector } from './incidents/connector.js';
+import { SshConnector } from './incidents/ssh-connector.js';
 import type { Logger } from './logger.js';
 import { createReportServices } from './report/report-services.js';
 import { IncidentStore } from './store/incident-store.js';
@@ -28,7 +29,11 @@ export async function createCoordinator(config: Config, log: Logger, overrides: 
   });
   const connector =
     overrides.connector ??
-    new RoutingConnector(new OfflineConnector({ examplesDir: config.CHAOS_EXAMPLES_DIR }), null, 'this build has no SSH connector configured');
+    new RoutingConnector(
+      new OfflineConnector({ examplesDir: config.CHAOS_EXAMPLES_DIR }),
+      new SshConnector({ targetsFile: config.CHAOS_TARGETS_FILE, keysDir: config.CHAOS_KEYS_DIR, store }),
+      'no SSH connector',
+    );
   const incidents = new IncidentService({
     store,
     connector,

@@ -14,6 +14,8 @@ const USAGE = `Usage: chaos-handler <command> [options]
 Commands:
   run --offline --scenario <name> [--bundle <dir>] [--option key=value ...]
         Run one incident on recorded evidence and print where its report is.
+  run --target <enrolled name> --scenario <name> [--record] [--option key=value ...]
+        Run one live incident on an enrolled host over SSH (NEVER production).
   serve                      Start the coordinator API (configuration from CHAOS_* variables).
   templates <file|->         Mine log templates: one JSON line per input line on stdout.
   help                       This text.
@@ -22,6 +24,8 @@ Scenarios: ${SCENARIOS.join(', ')}
 Options for run:
   --offline                  Replay a recorded bundle (examples/<scenario>, or --bundle).
   --bundle <dir>             The bundle folder to replay.
+  --target <name>            Live: an enrolled target from CHAOS_TARGETS_FILE (e.g. sandbox).
+  --record                   Live: also save the evidence as an offline bundle (bundle/ in the incident).
   --option key=value         A scenario option (numbers and true/false are converted).
   --json                     Print the final incident record as JSON instead of a summary.
 `;
@@ -66,6 +70,8 @@ async function run(args: string[], env: Record<string, string | undefined>, stdo
         offline: { type: 'boolean', default: false },
         scenario: { type: 'string' },
         bundle: { type: 'string' },
+        target: { type: 'string' },
+        record: { type: 'boolean', default: false },
         option: { type: 'string', multiple: true, default: [] },
         json: { type: 'boolean', default: false },
       },
@@ -75,11 +81,11 @@ async function run(args: string[], env: Record<string, string | undefined>, stdo
     stderr.write(`chaos-handler run: ${errorMessage(error)}\n\n${USAGE}`);
     return 2;
   }
-  if (!values.offline) {
-    stderr.write('chaos-handler run: live runs go through the API (chaos-handler serve, then POST /start_incident); use --offline here\n');
+  if (values.offline === Boolean(values.target)) {
+    stderr.write('chaos-handler run: give either --offline (recorded evidence) or --target <enrolled name> (a live host)\n');
     return 2;
   }
-  const options: Record<string, unknown> = { offline: true };
+  const options: Record<string, unknown> = values.offline ? { offline: true } : { record: values.record };
   for (const pair of values.option ?? []) {
     const eq = pair.indexOf('=');
     if (eq < 1) {
@@ -88,7 +94,7 @@ async function run(args: string[], env: Record<string, string | undefined>, stdo
     }
     options[pair.slice(0, eq)] = coerce(pair.slice(eq + 1));
   }
-  const parsed = StartIncidentRequest.safeParse({ scenario: values.scenario, options });
+  const parsed = StartIncidentRequest.safeParse({ scenario: values.scenario, options, ...(values.target ? { target_vm: { name: values.target } } : {}) });
   if (!parsed.success) {
     for (const issue of parsed.error.issues) stderr.write(`chaos-handler run: ${issue.path.join('.') || 'scenario'}: ${issue.message}\n`);
     if (!values.scenario) stderr.write(`Scenarios: ${SCENARIOS.join(', ')}\n`);
@@ -97,15 +103,20 @@ async function run(args: string[], env: Record<string, string | undefined>, stdo
 
   const config = loadConfig({ CHAOS_LOG_LEVEL: 'warn', ...env });
   const log = createLogger(config.CHAOS_LOG_LEVEL);
-  const offline = new OfflineConnector({ examplesDir: config.CHAOS_EXAMPLES_DIR, ...(values.bundle ? { bundleDir: values.bundle } : {}) });
-  const coordinator = await createCoordinator(config, log, { connector: new RoutingConnector(offline, null, 'the CLI runs offline only') });
+  // --bundle may name any folder: the CLI's user owns this machine (the API only takes names).
+  const coordinator = await createCoordinator(
+    config,
+    log,
+    values.bundle ? { connector: new RoutingConnector(new OfflineConnector({ examplesDir: config.CHAOS_EXAMPLES_DIR, bundleDir: values.bundle }), null, '--bundle replays offline only') } : {},
+  );
   const colour = stdout.isTTY === true && env.NO_COLOR === undefined;
   try {
     const { record, done } = await coordinator.incidents.start(parsed.data).catch((error: unknown) => {
       throw new InputError(errorMessage(error), 'bundle', { cause: error });
     });
     const t0 = Date.now();
-    if (!values.json) stdout.write(`Incident ${record.id} (${parsed.data.scenario}, offline replay of ${record.target.kind === 'offline' ? record.target.bundle : '?'})\n`);
+    const where = record.target.kind === 'offline' ? `offline replay of ${record.target.bundle}` : `live on ${record.target.user}@${record.target.name} (${record.target.host}:${record.target.port})`;
+    if (!values.json) stdout.write(`Incident ${record.id} (${parsed.data.scenario}, ${where})\n`);
     const unsubscribe = coordinator.incidents.subscribe(
       record.id,
       (entry) => {
@@ -134,6 +145,7 @@ async function run(args: string[], env: Record<string, string | undefined>, stdo
       for (const a of artifacts) stdout.write(`  ${a.name.padEnd(40)} ${a.bytes} bytes\n`);
       const pdf = artifacts.some((a) => a.name === 'report.pdf');
       stdout.write(`Report:     ${path.join(path.relative(process.cwd(), dir) || dir, pdf ? 'report.pdf' : 'report.md')}\n`);
+      if (artifacts.some((a) => a.name === 'bundle/manifest.json')) stdout.write(`Recording:  ${path.join(path.relative(process.cwd(), dir) || dir, 'bundle')}/ (replay with --offline --bundle)\n`);
     }
     return final.status === 'completed' ? 0 : 1;
   } catch (error) {

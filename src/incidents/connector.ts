@@ -4,7 +4,7 @@ import { InputError, NotFoundError } from '../errors.js';
 import { OfflineEvidenceSource } from '../evidence/offline/offline-source.js';
 import type { Logger } from '../logger.js';
 import type { OpenedTarget, TargetConnector } from './incident-service.js';
-import type { StartIncidentRequest } from './schema.js';
+import type { IncidentRecord, StartIncidentRequest } from './schema.js';
 
 /** The bundle an offline incident replays when none is named: the scenario's own recording. */
 export function defaultBundleName(request: StartIncidentRequest): string {
@@ -40,6 +40,12 @@ export class RoutingConnector implements TargetConnector {
     if (request.options.offline) return this.offline.open(request, log);
     if (!this.live) throw new InputError(`Live targets are unavailable: ${this.liveUnavailableReason}`, 'target_vm');
     return this.live.open(request, log);
+  }
+
+  async reconcile(record: IncidentRecord, log: Logger): Promise<{ ok: boolean; detail: string }> {
+    if (record.target.kind === 'offline') return { ok: true, detail: 'offline: nothing was injected' };
+    if (!this.live?.reconcile) return { ok: false, detail: `live targets are unavailable: ${this.liveUnavailableReason}` };
+    return this.live.reconcile(record, log);
   }
 }
 

@@ -22,6 +22,8 @@ export type OpenedTarget = {
 /** Opens targets: offline bundles always; live hosts when the SSH layer is wired in. */
 export interface TargetConnector {
   open(request: StartIncidentRequest, log: Logger): Promise<OpenedTarget>;
+  /** After a crash: revert whatever the incident may have left on its host, and verify. */
+  reconcile?(record: IncidentRecord, log: Logger): Promise<{ ok: boolean; detail: string }>;
 }
 
 export type IncidentServiceDeps = {
@@ -160,16 +162,28 @@ export class IncidentService {
       if (this.active.has(id)) continue;
       const record = await this.deps.store.loadRecord(id).catch(() => null);
       if (!record || record.status !== 'running') continue;
-      const now = new Date().toISOString();
       const entry: TraceEntry = {
-        timestamp: now,
+        timestamp: new Date().toISOString(),
         agent: 'Coordinator',
         type: 'warning',
         content: { summary: `incident interrupted: the coordinator stopped during phase ${record.phase}`, phase: record.phase },
       };
       await this.deps.store.appendTrace(id, entry);
+      let chaos = record.chaos;
+      if (record.chaos.state === 'pending' || record.chaos.state === 'injected') {
+        const result = this.deps.connector.reconcile ? await this.deps.connector.reconcile(record, this.deps.log) : { ok: false, detail: 'no connector can reach this target' };
+        chaos = { state: result.ok ? 'reverted' : 'revert_failed', detail: result.detail };
+        await this.deps.store.appendTrace(id, {
+          timestamp: new Date().toISOString(),
+          agent: 'Coordinator',
+          type: result.ok ? 'info' : 'error',
+          content: { summary: `reconciled after restart: ${chaos.state}: ${result.detail}`, chaos },
+        });
+      }
+      const now = new Date().toISOString();
       await this.deps.store.saveRecord({
         ...record,
+        chaos,
         status: 'interrupted',
         error: `coordinator stopped during phase ${record.phase}`,
         updated_at: now,

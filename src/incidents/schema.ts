@@ -3,6 +3,7 @@
  * chaostoolkit experiment) and the record the coordinator keeps of each run.
  */
 import { z } from 'zod';
+import { TargetRequest } from '../ssh/schema.js';
 import { IncidentId } from './ids.js';
 
 export const ScenarioName = z.enum([
@@ -91,16 +92,8 @@ export const ScenarioOptions = {
   investigate: z.object(CommonOptions).strict(),
 } satisfies Record<ScenarioName, z.ZodType>;
 
-export const TargetVm = z
-  .object({
-    name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).optional().describe('An enrolled target, by name'),
-    host: z.string().min(1).max(253).optional(),
-    port: z.number().int().min(1).max(65535).optional(),
-    user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/).optional(),
-    key_path: z.string().min(1).max(255).optional().describe('A key name inside the configured keys directory'),
-  })
-  .strict()
-  .refine((t) => t.name !== undefined || t.host !== undefined, 'needs either name or host');
+/** `target_vm`: an enrolled target by name, or by host (and port, user, key name). */
+export const TargetVm = TargetRequest;
 export type TargetVm = z.infer<typeof TargetVm>;
 
 function request<S extends ScenarioName, O extends z.ZodObject>(scenario: S, options: O) {

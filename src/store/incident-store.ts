@@ -140,18 +140,19 @@ export class IncidentStore {
     }
   }
 
+  /** Every addressable artifact (the same depth artifactPath accepts), sorted by name. */
   async listArtifacts(id: string): Promise<ArtifactInfo[]> {
-    const dir = this.dir(id);
     const out: ArtifactInfo[] = [];
-    for (const sub of ['', 'artifacts']) {
-      const entries = await readdir(path.join(dir, sub), { withFileTypes: true }).catch(() => []);
+    const walk = async (dir: string, prefix: string, depth: number): Promise<void> => {
+      const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
       for (const entry of entries) {
-        if (!entry.isFile() || entry.name.startsWith('.')) continue;
-        const name = sub ? `${sub}/${entry.name}` : entry.name;
-        const info = await stat(path.join(dir, name));
-        out.push({ name, bytes: info.size });
+        if (entry.name.startsWith('.')) continue;
+        const name = `${prefix}${entry.name}`;
+        if (entry.isDirectory() && depth < 3) await walk(path.join(dir, entry.name), `${name}/`, depth + 1);
+        else if (entry.isFile()) out.push({ name, bytes: (await stat(path.join(dir, entry.name))).size });
       }
-    }
+    };
+    await walk(this.dir(id), '', 0);
     return out.sort((a, b) => a.name.localeCompare(b.name));
   }
 

@@ -1,0 +1,228 @@
+import { z } from 'zod';
+import { ALLOWED_HOST_SCRIPTS, HOST_SCRIPTS } from '../../chaos/host-scripts.js';
+import { RemoteCommandError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
+import type { SshConnection, StreamHandle } from '../../ssh/connection.js';
+import { buildCommand } from '../../ssh/quote.js';
+import { HostSnapshot, LogStream, MetricSample, ProbeResult, type Evidence, type Phase } from '../schema.js';
+import type { CollectSummary, EvidenceSource } from '../source.js';
+
+/** What the host-side sampler prints, one JSON object a line (chaos-scripts/collect/sampler.py). */
+const SamplerLine = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('sample'), data: MetricSample.omit({ phase: true }) }),
+  z.object({ type: z.literal('probe'), data: ProbeResult.omit({ phase: true }) }),
+]);
+
+const LogLine = z.object({ stream: LogStream.shape.name, line: z.string() });
+
+export type SshEvidenceOptions = {
+  /** "sre-demo@sandbox (10.213.7.2:22)": what the report calls the host. */
+  host: string;
+  services: { http?: string; db?: string };
+  /** The sampler exits by itself after this long, whatever happens to the coordinator. */
+  maxSeconds: number;
+  /** Log lines kept per stream and window, newest first (bounded on the host). */
+  maxLogLines?: number;
+  log: Logger;
+};
+
+const COMMAND_TIMEOUT_MS = 60_000;
+
+/**
+ * Evidence from a live host over one SSH connection: ONE streaming sampler process for the whole
+ * incident (not one exec per sample); samples are tagged with the phase the coordinator is in
+ * when they arrive and dropped between windows. Logs and the forensic snapshot are pulled once
+ * at the end, bounded on the host side.
+ */
+export class SshEvidenceSource implements EvidenceSource {
+  readonly kind = 'ssh' as const;
+  readonly description: string;
+  private phase: Phase | null = null;
+  private sampler: StreamHandle | null = null;
+  private readonly samples: MetricSample[] = [];
+  private readonly probes: ProbeResult[] = [];
+  private readonly windows: Partial<Record<Phase, { start: string; end: string }>> = {};
+  private faultStartedAt: string | null = null;
+  private faultRevertedAt: string | null = null;
+  private badLines = 0;
+
+  constructor(
+    private readonly connection: SshConnection,
+    private readonly options: SshEvidenceOptions,
+  ) {
+    this.description = `live host ${options.host} over SSH`;
+  }
+
+  async collect(phase: Phase, durationS: number, signal: AbortSignal): Promise<CollectSummary> {
+    this.ensureSampler();
+    const start = new Date();
+    this.phase = phase;
+    try {
+      await sleep(durationS * 1000, signal);
+    } finally {
+      this.phase = null;
+      this.windows[phase] = { start: start.toISOString(), end: new Date().toISOString() };
+    }
+    return {
+      phase,
+      samples: this.samples.filter((s) => s.phase === phase).length,
+      probes: this.probes.filter((p) => p.phase === phase).length,
+      seconds: durationS,
+    };
+  }
+
+  markFault(event: 'started' | 'reverted', at: Date): void {
+    if (event === 'started') this.faultStartedAt = at.toISOString();
+    else this.faultRevertedAt = at.toISOString();
+  }
+
+  async finish(signal: AbortSignal): Promise<Evidence> {
+    await this.stopSampler();
+    const baseline = this.hostWindow('baseline');
+    const incident = this.hostWindow('incident');
+    if (!baseline || !incident) throw new Error('evidence is incomplete: the baseline and incident windows must both be collected');
+    if (this.badLines) this.options.log.warn({ badLines: this.badLines }, 'Sampler lines failed validation and were dropped');
+
+    const [baselineLogs, incidentLogs, snapshot] = await Promise.all([
+      this.logs(baseline, signal),
+      this.logs(incident, signal),
+      this.snapshot(signal),
+    ]);
+    return {
+      source: 'ssh',
+      host: this.options.host,
+      windows: { baseline, incident },
+      fault_started_at: this.faultStartedAt,
+      fault_reverted_at: this.faultRevertedAt,
+      logs: { baseline: baselineLogs, incident: incidentLogs },
+      samples: [...this.samples],
+      probes: [...this.probes],
+      snapshot,
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.stopSampler();
+    await this.connection.close();
+  }
+
+  /**
+   * A window in the host's own clock (first to last sample), so that the log query on the host
+   * is not skewed by the difference between its clock and ours.
+   */
+  private hostWindow(phase: Phase): { start: string; end: string } | undefined {
+    const times = this.samples.filter((s) => s.phase === phase).map((s) => s.t);
+    if (times.length >= 2) return { start: times[0]!, end: times.at(-1)! };
+    return this.windows[phase];
+  }
+
+  private ensureSampler(): void {
+    if (this.sampler) return;
+    // The transport closes every channel's stdin at once, so the sampler must not take EOF on
+    // stdin for "coordinator gone"; it still exits when its stdout breaks (the link dropped), on
+    // the TERM that stop() sends, and after --max-seconds.
+    const args = ['--interval', '1', '--max-seconds', String(this.options.maxSeconds), '--no-stdin-watch'];
+    if (this.options.services.http) args.push('--http', this.options.services.http);
+    if (this.options.services.db) args.push('--db', this.options.services.db);
+    this.sampler = this.connection.stream(this.command(HOST_SCRIPTS.sampler, args), (line) => this.onSamplerLine(line), {
+      timeoutMs: (this.options.maxSeconds + 30) * 1000,
+    });
+    this.sampler.done.catch((error: unknown) => this.options.log.warn({ err: error }, 'Sampler stream ended with an error'));
+  }
+
+  private onSamplerLine(line: string): void {
+    const phase = this.phase;
+    if (!phase) return; // between windows (injecting, analysing): not part of either window
+    let json: unknown;
+    try {
+      json = JSON.parse(line);
+    } catch {
+      this.badLines += 1;
+      return;
+    }
+    const parsed = SamplerLine.safeParse(json);
+    if (!parsed.success) {
+      this.badLines += 1;
+      return;
+    }
+    if (parsed.data.type === 'sample') this.samples.push({ ...parsed.data.data, phase });
+    else this.probes.push({ ...parsed.data.data, phase });
+  }
+
+  private async stopSampler(): Promise<void> {
+    const sampler = this.sampler;
+    this.sampler = null;
+    if (sampler) await sampler.stop().catch((error: unknown) => this.options.log.warn({ err: error }, 'Stopping the sampler failed'));
+  }
+
+  private async logs(window: { start: string; end: string }, signal: AbortSignal): Promise<LogStream[]> {
+    const args = ['--since', window.start, '--until', window.end, '--max-lines', String(this.options.maxLogLines ?? 2000)];
+    const result = await this.exec(HOST_SCRIPTS.logs, args, signal);
+    const streams = new Map<string, string[]>();
+    for (const raw of result.split('\n')) {
+      if (!raw.trim()) continue;
+      const parsed = LogLine.safeParse(safeJson(raw));
+      if (!parsed.success) continue;
+      const lines = streams.get(parsed.data.stream) ?? [];
+      lines.push(parsed.data.line);
+      streams.set(parsed.data.stream, lines);
+    }
+    return [...streams.entries()].map(([name, lines]) => ({ name, lines }));
+  }
+
+  private async snapshot(signal: AbortSignal): Promise<HostSnapshot | null> {
+    const baseline = this.samples.filter((s) => s.phase === 'baseline');
+    const disks = new Map<string, number>();
+    for (const s of baseline) for (const d of s.disks) disks.set(d.mount, Math.min(disks.get(d.mount) ?? Infinity, d.used_mb));
+    const args = ['--baseline-disk', JSON.stringify([...disks.entries()].map(([mount, used_mb]) => ({ mount, used_mb })))];
+    const stdout = await this.exec(HOST_SCRIPTS.snapshot, args, signal);
+    const parsed = HostSnapshot.safeParse(safeJson(stdout.trim()));
+    if (!parsed.success) {
+      this.options.log.warn({ issues: parsed.error.issues.slice(0, 3) }, 'Host snapshot failed validation');
+      return null;
+    }
+    return parsed.data;
+  }
+
+  private async exec(script: string, args: string[], signal: AbortSignal): Promise<string> {
+    const command = this.command(script, args);
+    const result = await this.connection.exec(command, { timeoutMs: COMMAND_TIMEOUT_MS, maxOutputBytes: 8 * 1024 * 1024, signal });
+    if (result.outcome !== 'exited' || result.exitCode !== 0) {
+      throw new RemoteCommandError(`${script} failed on ${this.options.host}`, {
+        host: this.options.host,
+        command: script,
+        exitCode: result.exitCode,
+        signal: result.signal,
+        stderrTail: result.stderr.slice(-2048),
+      });
+    }
+    return result.stdout;
+  }
+
+  private command(script: string, args: string[]): string {
+    return buildCommand(script, args, { allowedScripts: ALLOWED_HOST_SCRIPTS, sudo: true });
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

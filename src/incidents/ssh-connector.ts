@@ -1,0 +1,115 @@
+import { stat } from 'node:fs/promises';
+import { SshChaosController } from '../chaos/ssh-chaos-controller.js';
+import { HOST_SCRIPTS, isFaultScenario, scenarioArgs, ALLOWED_HOST_SCRIPTS } from '../chaos/host-scripts.js';
+import { InputError, errorMessage } from '../errors.js';
+import { serializeBundle } from '../evidence/bundle.js';
+import { SshEvidenceSource } from '../evidence/ssh/ssh-evidence-source.js';
+import type { Evidence } from '../evidence/schema.js';
+import type { Logger } from '../logger.js';
+import { SshConnection } from '../ssh/connection.js';
+import { buildCommand } from '../ssh/quote.js';
+import { loadTargets, resolveTarget, type ResolvedTarget } from '../ssh/targets.js';
+import type { IncidentStore } from '../store/incident-store.js';
+import type { OpenedTarget, TargetConnector } from './incident-service.js';
+import type { IncidentRecord, StartIncidentRequest } from './schema.js';
+
+export type SshConnectorOptions = {
+  targetsFile: string;
+  keysDir: string;
+  store: IncidentStore;
+  /** The lease the coordinator renews; the host reverts by itself when it runs out. */
+  leaseS?: number;
+};
+
+/**
+ * Opens live targets: checks enrolment and host keys, then one SSH connection per incident that
+ * the evidence source and the chaos controller share (and that the source closes at the end).
+ */
+export class SshConnector implements TargetConnector {
+  constructor(private readonly options: SshConnectorOptions) {}
+
+  async open(request: StartIncidentRequest, log: Logger): Promise<OpenedTarget> {
+    if (!request.target_vm) throw new InputError('target_vm is required for a live incident', 'target_vm');
+    const target = await this.resolve(request.target_vm);
+    const hostLabel = `${target.user}@${target.name} (${target.address}:${target.port})`;
+    const connectionLog = log.child({ target: target.name });
+    const connection = new SshConnection({ target, logger: connectionLog });
+    await connection.connect();
+
+    const o = request.options;
+    const leaseS = this.options.leaseS ?? 30;
+    const source = new SshEvidenceSource(connection, {
+      host: hostLabel,
+      services: target.services,
+      // Enough for every window plus the agents; the sampler also dies with its channel.
+      maxSeconds: o.baseline_s + o.observe_s + 600,
+      log: connectionLog,
+    });
+    const chaos = isFaultScenario(request.scenario)
+      ? new SshChaosController(connection, {
+          scenario: request.scenario,
+          args: scenarioArgs(request.scenario, o, target.services),
+          maxRuntimeS: o.max_runtime_s,
+          leaseS,
+          host: hostLabel,
+          log: connectionLog,
+        })
+      : null;
+    return {
+      target: { kind: 'ssh', name: target.name, host: target.address, port: target.port, user: target.user },
+      source,
+      chaos,
+      ...(o.record ? { record: (incidentId: string, evidence: Evidence) => this.record(incidentId, request, hostLabel, evidence) } : {}),
+    };
+  }
+
+  /**
+   * After a crash: reconnect to the host of an unfinished incident and revert whatever chaos it
+   * may have left (every scenario's stop is idempotent), then verify.
+   */
+  async reconcile(record: IncidentRecord, log: Logger): Promise<{ ok: boolean; detail: string }> {
+    if (record.target.kind !== 'ssh' || !isFaultScenario(record.scenario)) return { ok: true, detail: 'nothing to revert' };
+    let connection: SshConnection | null = null;
+    try {
+      const target = await this.resolve({ name: record.target.name });
+      connection = new SshConnection({ target, logger: log.child({ target: target.name }) });
+      await connection.connect();
+      const script = HOST_SCRIPTS[record.scenario];
+      const command = (verb: string) => buildCommand(script, [verb], { allowedScripts: ALLOWED_HOST_SCRIPTS, sudo: true });
+      const stop = await connection.exec(command('stop'), { timeoutMs: 60_000 });
+      const status = await connection.exec(command('status'), { timeoutMs: 30_000 });
+      const stopped = /"state"\s*:\s*"stopped"/.test(status.stdout);
+      return stop.exitCode === 0 && stopped
+        ? { ok: true, detail: `${record.scenario} stopped and verified after restart` }
+        : { ok: false, detail: `${record.scenario} stop exited ${stop.exitCode ?? stop.outcome}; status: ${status.stdout.trim().slice(0, 200)}` };
+    } catch (error) {
+      return { ok: false, detail: `could not reconcile: ${errorMessage(error)}` };
+    } finally {
+      await connection?.close();
+    }
+  }
+
+  private async resolve(targetVm: NonNullable<StartIncidentRequest['target_vm']>): Promise<ResolvedTarget> {
+    const exists = await stat(this.options.targetsFile).then(() => true, () => false);
+    if (!exists) {
+      throw new InputError(`No targets are enrolled: ${this.options.targetsFile} does not exist (npm run sandbox:up enrols the sandbox; vm_provisioning/DROPLET.md shows how to enrol a droplet)`, 'target_vm');
+    }
+    const { targets } = await loadTargets(this.options.targetsFile);
+    return resolveTarget(targetVm, { targets, keysDir: this.options.keysDir });
+  }
+
+  /** --record: the evidence this run collected, saved as an offline bundle in the incident folder. */
+  private async record(incidentId: string, request: StartIncidentRequest, host: string, evidence: Evidence): Promise<void> {
+    const manifest = {
+      format_version: 1 as const,
+      label: request.scenario,
+      host,
+      recorded_from: host.includes('@sandbox ') ? ('sandbox' as const) : ('vm' as const),
+      recorded_at: new Date().toISOString(),
+      windows: evidence.windows,
+      fault_started_at: evidence.fault_started_at,
+      fault_reverted_at: evidence.fault_reverted_at,
+    };
+    for (const file of serializeBundle(manifest, evidence)) await this.options.store.writeArtifact(incidentId, `bundle/${file.name}`, file.content);
+  }
+}
