@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark, each printing its own figures.
- *   --only <name>      run one: offline | loghub | miner
+ *   --only <name>      run one: offline | loghub | miner | ssh (ssh needs the sandbox: npm run sandbox:up)
  *   --miner-mb <n>     size of the synthetic log for the miner benchmark (default 1024)
  *   --rounds <n>       rounds of the offline pipeline benchmark (default 5)
  */
@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { runLoghubBench } from './loghub.js';
 import { runMinerThroughputBench } from './miner-throughput.js';
 import { runOfflinePipelineBench } from './offline-pipeline.js';
+import { runSshPipelineBench } from './ssh-pipeline.js';
 
 const { values } = parseArgs({
   options: {
@@ -21,6 +22,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   offline: () => runOfflinePipelineBench(console.log, Number(values.rounds)),
   loghub: () => runLoghubBench(console.log),
   miner: () => runMinerThroughputBench(console.log, { sizeMb: Number(values['miner-mb']) }),
+  ssh: () => runSshPipelineBench(console.log),
 };
 
 const chosen = values.only ? [values.only] : Object.keys(benches);

@@ -31,7 +31,7 @@ export async function createCoordinator(config: Config, log: Logger, overrides: 
     overrides.connector ??
     new RoutingConnector(
       new OfflineConnector({ examplesDir: config.CHAOS_EXAMPLES_DIR }),
-      new SshConnector({ targetsFile: config.CHAOS_TARGETS_FILE, keysDir: config.CHAOS_KEYS_DIR, store }),
+      new SshConnector({ targetsFile: config.CHAOS_TARGETS_FILE, keysDir: config.CHAOS_KEYS_DIR, store, leaseS: config.CHAOS_LEASE_S }),
       'no SSH connector',
     );
   const incidents = new IncidentService({

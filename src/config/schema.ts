@@ -24,6 +24,8 @@ export const Config = z
     CHAOS_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10_000_000).default(65_536),
     CHAOS_MAX_CONCURRENT_INCIDENTS: z.coerce.number().int().min(1).max(100).default(4),
     CHAOS_AGENT_TIMEOUT_MS: z.coerce.number().int().min(1000).max(3_600_000).default(120_000),
+    /** Dead man's switch: the host reverts a fault by itself when not renewed for this long. */
+    CHAOS_LEASE_S: z.coerce.number().int().min(5).max(600).default(30),
     CHAOS_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     CHAOS_PDF: EnvBoolean.default(true),
   })

@@ -14,7 +14,18 @@ export interface EvidenceSource {
   markFault(event: 'started' | 'reverted', at: Date): void;
   /** Gathers logs and forensics and returns everything collected. */
   finish(signal: AbortSignal): Promise<Evidence>;
-  close(): Promise<void>;
+  /** Releases the connection; a live source reports what the incident cost on the wire. */
+  close(): Promise<TransportStats | null>;
 }
+
+/** SSH usage of one incident, traced when the source closes. */
+export type TransportStats = {
+  connections: number;
+  exec_channels: number;
+  max_concurrent_channels: number;
+  commands: number;
+  failures: number;
+  reconnects: number;
+};
 
 export type CollectSummary = { phase: Phase; samples: number; probes: number; seconds: number };

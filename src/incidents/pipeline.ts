@@ -69,7 +69,16 @@ export async function runPipeline(record: IncidentRecord, options: StartIncident
         return result.detail;
       }).catch((error: unknown) => run.fail(error, signal));
     }
-    await source.close().catch((error: unknown) => deps.log.warn({ err: error }, 'Closing the evidence source failed'));
+    const transport = await source.close().catch((error: unknown) => {
+      deps.log.warn({ err: error }, 'Closing the evidence source failed');
+      return null;
+    });
+    if (transport) {
+      await run.trace('Coordinator', 'info', {
+        summary: `ssh: ${transport.connections} connection(s), ${transport.exec_channels} exec channels (at most ${transport.max_concurrent_channels} at once), ${transport.failures} failed commands`,
+        transport,
+      });
+    }
   }
 
   if (evidence && !signal.aborted) {

@@ -184,7 +184,8 @@ function memory(f: Facts): Candidate {
   const used = f.series('mem.used_pct');
   if (used && f.up(used)) {
     const growth = used.incident.max - used.baseline.median;
-    signals.push({ weight: 0.55, primary: true, strength: clamp(growth / 12), ref: f.metricRef(used, `memory used up to ${used.incident.max}% vs baseline ${used.baseline.median}%`) });
+    // A few points of a large machine's memory is already a leak worth naming.
+    signals.push({ weight: 0.55, primary: true, strength: clamp(growth / 8), ref: f.metricRef(used, `memory used up to ${used.incident.max}% vs baseline ${used.baseline.median}%`) });
   }
   const swap = f.series('mem.swap_used_mb');
   if (swap && f.up(swap)) signals.push({ weight: 0.25, primary: false, strength: clamp((swap.incident.max - swap.baseline.median) / 512), ref: f.metricRef(swap, `swap up to ${swap.incident.max} MB`) });
@@ -192,7 +193,7 @@ function memory(f: Facts): Candidate {
   let culprit: Culprit | null = null;
   if (grower && grower.rss_growth_mb >= 64) {
     culprit = { kind: 'process', name: grower.comm, pid: grower.pid, detail: `RSS grew by ${grower.rss_growth_mb} MB to ${grower.incident_rss_mb} MB${grower.args ? `: ${grower.args.slice(0, 120)}` : ''}` };
-    signals.push({ weight: 0.45, primary: false, strength: clamp(grower.rss_growth_mb / 400), ref: { kind: 'process', ref: `process:${grower.comm}:${grower.pid}`, detail: culprit.detail ?? '' } });
+    signals.push({ weight: 0.45, primary: false, strength: clamp(grower.rss_growth_mb / 300), ref: { kind: 'process', ref: `process:${grower.comm}:${grower.pid}`, detail: culprit.detail ?? '' } });
   }
   signals.push(...f.signatureSignal('out_of_memory', 0.6, true));
   return { category: 'memory_pressure', signals, culprit };

@@ -36,8 +36,9 @@ export class OfflineEvidenceSource implements EvidenceSource {
     return this.load();
   }
 
-  async close(): Promise<void> {
+  async close(): Promise<null> {
     this.evidence = null;
+    return null;
   }
 
   private async load(): Promise<Evidence> {

@@ -5,7 +5,7 @@ import type { Logger } from '../../logger.js';
 import type { SshConnection, StreamHandle } from '../../ssh/connection.js';
 import { buildCommand } from '../../ssh/quote.js';
 import { HostSnapshot, LogStream, MetricSample, ProbeResult, type Evidence, type Phase } from '../schema.js';
-import type { CollectSummary, EvidenceSource } from '../source.js';
+import type { CollectSummary, EvidenceSource, TransportStats } from '../source.js';
 
 /** What the host-side sampler prints, one JSON object a line (chaos-scripts/collect/sampler.py). */
 const SamplerLine = z.discriminatedUnion('type', [
@@ -101,9 +101,18 @@ export class SshEvidenceSource implements EvidenceSource {
     };
   }
 
-  async close(): Promise<void> {
+  async close(): Promise<TransportStats> {
     await this.stopSampler();
+    const s = this.connection.stats();
     await this.connection.close();
+    return {
+      connections: s.connectionsOpened,
+      exec_channels: s.channelsOpened,
+      max_concurrent_channels: s.maxConcurrentChannels,
+      commands: s.commands,
+      failures: s.failures,
+      reconnects: s.reconnects,
+    };
   }
 
   /**

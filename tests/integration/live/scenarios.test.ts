@@ -1,0 +1,50 @@
+import { ensureSandbox, onSandbox } from '../../fixtures/sandbox.js';
+import { startTestServer, waitForIncident, type TestServer } from '../../fixtures/coordinator.js';
+
+/** Live incidents on the sandbox host through the real HTTP API, SSH and chaos scripts. */
+describe('live incidents on the sandbox host', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    const sandbox = await ensureSandbox();
+    server = await startTestServer({ CHAOS_TARGETS_FILE: sandbox.targetsFile, CHAOS_KEYS_DIR: sandbox.keysDir, CHAOS_PDF: 'false' });
+  }, 660_000);
+  afterAll(async () => {
+    await server?.stop();
+    await onSandbox('sudo -n /opt/chaos-scripts/cleanup_all.sh');
+  });
+
+  async function runLive(scenario: string, options: Record<string, unknown>) {
+    const res = await fetch(`${server.url}/start_incident`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ scenario, target_vm: { name: 'sandbox' }, options: { baseline_s: 8, observe_s: 14, ...options } }),
+    });
+    expect(res.status).toBe(202);
+    const { incident_id } = (await res.json()) as { incident_id: string };
+    return waitForIncident(server.url, incident_id, {}, 180_000);
+  }
+
+  it.each([
+    ['cpu_spike', { duration: 60, load: 2 }, 'cpu_saturation', 'stress-ng-cpu'],
+    ['memory_leak', { target_mb: 1500, duration: 15 }, 'memory_pressure', 'python3'],
+    ['disk_fill', { size_mb: 700 }, 'disk_full', '/tmp'],
+    ['service_kill', { service_name: 'victim-api' }, 'service_down', 'victim-api'],
+    ['db_conn_exhaust', { clients: 95, duration: 60 }, 'db_connection_exhaustion', 'report-batch'],
+  ])('when %s runs live, then the diagnosis is %s with culprit %s and the chaos is reverted', async (scenario, options, category, culprit) => {
+    const status = await runLive(scenario, options);
+    expect(status).toMatchObject({ status: 'completed', outcome: { category, culprit }, chaos: { state: 'reverted' } });
+    const check = await onSandbox(`sudo -n /opt/chaos-scripts/${scenario}.sh status`);
+    expect(JSON.parse(check.stdout)).toMatchObject({ state: 'stopped' });
+  }, 240_000);
+
+  it('when investigate runs on the healthy sandbox, then it is healthy', async () => {
+    const status = await runLive('investigate', {});
+    expect(status).toMatchObject({ status: 'completed', outcome: { category: 'healthy' }, chaos: { state: 'not_applicable' } });
+  }, 120_000);
+
+  it('when net_latency runs where the kernel lacks netem, then the incident fails saying so and nothing is left', async () => {
+    const status = await runLive('net_latency', { iface: 'eth0', delay_ms: 200, loss_pct: 5, duration: 30 });
+    expect(status).toMatchObject({ status: 'failed', chaos: { state: 'reverted' } });
+    expect(String(status.error)).toMatch(/no netem qdisc/);
+  }, 120_000);
+});
