@@ -1,0 +1,67 @@
+/**
+ * ssh/: the only way the coordinator talks to hosts.
+ *
+ * - policy: `loadTargets`, `resolveTarget` (enrollment, forbidden addresses, keys directory)
+ * - mechanism: `SshConnection` (host-key check, channel pool, deadlines, bounded output, reconnect)
+ * - per incident: `createConnectionRegistry` (one shared connection per host)
+ * - command lines: `buildCommand`, `shellQuote`
+ */
+export { isForbiddenAddress, isForbiddenHost } from './address-policy.js';
+export {
+  SshConnection,
+  type ConnectInfo,
+  type ConnectTarget,
+  type ConnectionState,
+  type ExecOptions,
+  type ExecOutcome,
+  type ExecResult,
+  type ReconnectPolicy,
+  type SshConnectionOptions,
+  type SshStats,
+  type StreamHandle,
+  type StreamOptions,
+  type StreamResult,
+} from './connection.js';
+export { HostKeyMismatchError, SshConnectionError, type SshFailureKind } from './errors.js';
+export {
+  blobKeyType,
+  createHostKeyVerifier,
+  fingerprintSha256,
+  formatPublicKeyLine,
+  hostKeyAlgorithms,
+  parseKnownHosts,
+  parsePublicKeyLine,
+  type HostKey,
+  type HostKeyDecision,
+  type HostKeyVerifier,
+  type HostKeyVerifierOptions,
+  type KnownHostsMatch,
+} from './host-key.js';
+export { KEY_NOT_AVAILABLE, readKeyFile } from './key-file.js';
+export { CHAOS_SCRIPTS_DIR, buildCommand, shellQuote, type BuildCommandOptions } from './quote.js';
+export {
+  connectTarget,
+  createConnectionRegistry,
+  type ConnectTargetDeps,
+  type ConnectedTarget,
+  type ConnectionDefaults,
+  type ConnectionRegistry,
+} from './registry.js';
+export {
+  EnrolledTarget,
+  KeyName,
+  OpenSshPublicKeyLine,
+  TargetByAddress,
+  TargetByName,
+  TargetRequest,
+  TargetServices,
+  TargetsFile,
+} from './schema.js';
+export {
+  NOT_ENROLLED,
+  loadTargets,
+  resolveTarget,
+  type LookupAddresses,
+  type ResolveTargetDeps,
+  type ResolvedTarget,
+} from './targets.js';
