@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
-import { RemoteCommandError, TimeoutError, errorMessage } from '../errors.js';
+import { InputError, RemoteCommandError, TimeoutError, errorMessage } from '../errors.js';
 import { HostKeyMismatchError, SshConnectionError } from './errors.js';
 import { createHostKeyVerifier, formatPublicKeyLine, hostKeyAlgorithms, type HostKey } from './host-key.js';
 import { BoundedOutput, LineSplitter } from './output.js';
@@ -661,7 +661,12 @@ class ChannelRun {
       this.reject = reject;
     });
     if (!Number.isFinite(this.spec.timeoutMs) || this.spec.timeoutMs <= 0) {
-      this.fail(new RangeError('timeoutMs must be a positive number'));
+      this.fail(new InputError('timeoutMs must be a positive number', 'timeoutMs'));
+      return promise;
+    }
+    if (this.spec.command.includes('\0')) {
+      // The exec request is a C string on the host: anything after a NUL would be dropped silently.
+      this.fail(new InputError('command contains a NUL byte', 'command'));
       return promise;
     }
     if (this.spec.signal?.aborted) {

@@ -3,6 +3,7 @@
  * refuse loopback, see targets tests).
  */
 import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { jest } from '@jest/globals';
 import { RemoteCommandError } from '../../../src/errors.js';
 import { SshConnection } from '../../../src/ssh/connection.js';
@@ -22,7 +23,11 @@ beforeAll(async () => {
   await conn.connect();
 });
 
+/** Local leftovers to remove even when a test fails (the "remote" host is this machine). */
+const cleanups: Array<() => void> = [];
+
 afterAll(async () => {
+  for (const cleanup of cleanups.splice(0)) cleanup();
   await conn?.close();
   await sshd?.stop();
 });
@@ -106,6 +111,7 @@ describe('exec against a real sshd', () => {
 
   it('when 30 commands run at once, then all succeed and no more than 8 channels are ever open', async () => {
     const file = `/tmp/chaos-ssh-concurrency-${randomUUID()}`;
+    cleanups.push(() => rmSync(file, { force: true }));
     const before = conn.stats();
     const results = await Promise.all(
       Array.from({ length: 30 }, (_, i) =>
