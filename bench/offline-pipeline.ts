@@ -13,6 +13,7 @@ import { createCoordinator } from '../src/coordinator.js';
 import { StartIncidentRequest } from '../src/incidents/schema.js';
 import { createLogger } from '../src/logger.js';
 import { repoRoot } from './loghub.js';
+import { median } from './stats.js';
 
 export type OfflineBenchResult = { rounds: number; phases: Record<string, number>; agents: Record<string, number>; totalMs: number };
 
@@ -58,11 +59,6 @@ export async function runOfflinePipelineBench(log: (line: string) => void, round
   return result;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   runOfflinePipelineBench(console.log, Number(process.argv[2] ?? 5)).catch((error: unknown) => {

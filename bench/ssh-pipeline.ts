@@ -17,6 +17,7 @@ import { createCoordinator } from '../src/coordinator.js';
 import { createApp, startWebServer } from '../src/http/create-app.js';
 import { createLogger } from '../src/logger.js';
 import { repoRoot } from './loghub.js';
+import { median } from './stats.js';
 
 const run = promisify(execFile);
 
@@ -92,11 +93,6 @@ export async function runSshPipelineBench(log: (line: string) => void, rounds = 
   return result;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   runSshPipelineBench(console.log, Number(process.argv[2] ?? 3)).catch((error: unknown) => {
