@@ -6,10 +6,12 @@ const STATUS_BY_NAME: Record<string, number> = {
   InputError: 400,
   AuthenticationError: 401,
   NotAllowedError: 403,
+  HostKeyMismatchError: 403,
   NotFoundError: 404,
   ConflictError: 409,
   TimeoutError: 504,
   RemoteCommandError: 502,
+  SshConnectionError: 502,
 };
 
 const TITLE_BY_STATUS: Record<number, string> = {

@@ -6,9 +6,10 @@ import { serializeBundle } from '../evidence/bundle.js';
 import { SshEvidenceSource } from '../evidence/ssh/ssh-evidence-source.js';
 import type { Evidence } from '../evidence/schema.js';
 import type { Logger } from '../logger.js';
-import { SshConnection } from '../ssh/connection.js';
+import type { SshConnection } from '../ssh/connection.js';
 import { buildCommand } from '../ssh/quote.js';
-import { loadTargets, resolveTarget, type ResolvedTarget } from '../ssh/targets.js';
+import { connectTarget, type ConnectedTarget } from '../ssh/connect-target.js';
+import { loadTargets } from '../ssh/targets.js';
 import type { IncidentStore } from '../store/incident-store.js';
 import type { OpenedTarget, TargetConnector } from './incident-service.js';
 import type { IncidentRecord, StartIncidentRequest } from './schema.js';
@@ -30,11 +31,9 @@ export class SshConnector implements TargetConnector {
 
   async open(request: StartIncidentRequest, log: Logger): Promise<OpenedTarget> {
     if (!request.target_vm) throw new InputError('target_vm is required for a live incident', 'target_vm');
-    const target = await this.resolve(request.target_vm);
+    const { connection, target } = await this.connect(request.target_vm, log);
     const hostLabel = `${target.user}@${target.name} (${target.address}:${target.port})`;
     const connectionLog = log.child({ target: target.name });
-    const connection = new SshConnection({ target, logger: connectionLog });
-    await connection.connect();
 
     const o = request.options;
     const leaseS = this.options.leaseS ?? 30;
@@ -71,9 +70,7 @@ export class SshConnector implements TargetConnector {
     if (record.target.kind !== 'ssh' || !isFaultScenario(record.scenario)) return { ok: true, detail: 'nothing to revert' };
     let connection: SshConnection | null = null;
     try {
-      const target = await this.resolve({ name: record.target.name });
-      connection = new SshConnection({ target, logger: log.child({ target: target.name }) });
-      await connection.connect();
+      ({ connection } = await this.connect({ name: record.target.name }, log));
       const script = HOST_SCRIPTS[record.scenario];
       const command = (verb: string) => buildCommand(script, [verb], { allowedScripts: ALLOWED_HOST_SCRIPTS, sudo: true });
       const stop = await connection.exec(command('stop'), { timeoutMs: 60_000 });
@@ -89,13 +86,14 @@ export class SshConnector implements TargetConnector {
     }
   }
 
-  private async resolve(targetVm: NonNullable<StartIncidentRequest['target_vm']>): Promise<ResolvedTarget> {
+  /** Enrolment and host key checked before any session; the connection is closed if connect fails. */
+  private async connect(targetVm: NonNullable<StartIncidentRequest['target_vm']>, log: Logger): Promise<ConnectedTarget> {
     const exists = await stat(this.options.targetsFile).then(() => true, () => false);
     if (!exists) {
       throw new InputError(`No targets are enrolled: ${this.options.targetsFile} does not exist (npm run sandbox:up enrols the sandbox; vm_provisioning/DROPLET.md shows how to enrol a droplet)`, 'target_vm');
     }
     const { targets } = await loadTargets(this.options.targetsFile);
-    return resolveTarget(targetVm, { targets, keysDir: this.options.keysDir });
+    return connectTarget(targetVm, { targets, keysDir: this.options.keysDir, logger: log.child({ component: 'ssh' }) });
   }
 
   /** --record: the evidence this run collected, saved as an offline bundle in the incident folder. */

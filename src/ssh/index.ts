@@ -39,14 +39,7 @@ export {
 } from './host-key.js';
 export { KEY_NOT_AVAILABLE, readKeyFile } from './key-file.js';
 export { CHAOS_SCRIPTS_DIR, buildCommand, shellQuote, type BuildCommandOptions } from './quote.js';
-export {
-  connectTarget,
-  createConnectionRegistry,
-  type ConnectTargetDeps,
-  type ConnectedTarget,
-  type ConnectionDefaults,
-  type ConnectionRegistry,
-} from './registry.js';
+export { connectTarget, type ConnectTargetDeps, type ConnectedTarget, type ConnectionDefaults } from './connect-target.js';
 export {
   EnrolledTarget,
   KeyName,

@@ -9,7 +9,7 @@ import { utils } from 'ssh2';
 import { InputError, NotAllowedError } from '../../../src/errors.js';
 import { KEY_NOT_AVAILABLE } from '../../../src/ssh/key-file.js';
 import { SshConnection } from '../../../src/ssh/connection.js';
-import { connectTarget } from '../../../src/ssh/registry.js';
+import { connectTarget } from '../../../src/ssh/connect-target.js';
 import type { EnrolledTarget } from '../../../src/ssh/schema.js';
 import { NOT_ENROLLED, loadTargets, resolveTarget, type LookupAddresses } from '../../../src/ssh/targets.js';
 
