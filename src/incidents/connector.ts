@@ -23,7 +23,7 @@ export class OfflineConnector implements TargetConnector {
     const dir = this.options.bundleDir ? path.resolve(this.options.bundleDir) : bundleInside(this.options.examplesDir, defaultBundleName(request));
     const isDir = await stat(dir).then((s) => s.isDirectory(), () => false);
     if (!isDir) throw new NotFoundError(`No evidence bundle ${this.options.bundleDir ? dir : JSON.stringify(defaultBundleName(request))}`);
-    const source = new OfflineEvidenceSource(dir);
+    const source = new OfflineEvidenceSource(dir, request.options.replay_speed ? { replaySpeed: request.options.replay_speed } : {});
     return { target: { kind: 'offline', bundle: path.relative(process.cwd(), dir) || dir }, source, chaos: null };
   }
 }

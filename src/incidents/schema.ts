@@ -34,6 +34,12 @@ const CommonOptions = {
     .optional()
     .describe('Offline only: which recorded bundle to replay (default: the scenario\'s own)'),
   record: z.boolean().default(false).describe('Live only: save the evidence collected as an offline bundle'),
+  replay_speed: z
+    .number()
+    .min(0.1)
+    .max(1000)
+    .optional()
+    .describe('Offline only: replay the recorded windows in real time sped up by this factor (10: a 30 s window takes 3 s); default: at once'),
 };
 
 const Duration = Seconds(1, 3600).describe('Seconds the fault lasts (the failsafe still caps it)');
@@ -118,6 +124,9 @@ export const StartIncidentRequest = z
     }
     if (r.options.offline && r.options.record) {
       ctx.addIssue({ code: 'custom', path: ['options', 'record'], message: 'only applies to live incidents' });
+    }
+    if (!r.options.offline && r.options.replay_speed !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['options', 'replay_speed'], message: 'only applies to offline incidents' });
     }
   });
 export type StartIncidentRequest = z.infer<typeof StartIncidentRequest>;

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Evidence, Phase } from '../schema.js';
 import type { CollectSummary, EvidenceSource } from '../source.js';
 import { readBundle } from '../bundle.js';
@@ -5,25 +6,32 @@ import { readBundle } from '../bundle.js';
 /**
  * Replays a recorded bundle. No SSH, no waiting: each window returns at once with what the
  * recording holds for it, and `finish` hands the agents exactly what a live run would have.
+ * With `replaySpeed` each window instead takes its recorded length divided by that factor, so a
+ * replay can be watched live (and stopped) like a real incident.
  */
 export class OfflineEvidenceSource implements EvidenceSource {
   readonly kind = 'offline' as const;
   readonly description: string;
   private evidence: Evidence | null = null;
 
-  constructor(private readonly bundleDir: string) {
-    this.description = `recorded bundle ${bundleDir}`;
+  constructor(
+    private readonly bundleDir: string,
+    private readonly options: { replaySpeed?: number } = {},
+  ) {
+    this.description = `recorded bundle ${bundleDir}${options.replaySpeed ? ` (replayed at ${options.replaySpeed}x)` : ''}`;
   }
 
   async collect(phase: Phase, _durationS: number, signal: AbortSignal): Promise<CollectSummary> {
     signal.throwIfAborted();
     const evidence = await this.load();
     const window = evidence.windows[phase];
+    const recordedMs = Date.parse(window.end) - Date.parse(window.start);
+    if (this.options.replaySpeed) await sleep(recordedMs / this.options.replaySpeed, undefined, { signal });
     return {
       phase,
       samples: evidence.samples.filter((s) => s.phase === phase).length,
       probes: evidence.probes.filter((p) => p.phase === phase).length,
-      seconds: Math.round((Date.parse(window.end) - Date.parse(window.start)) / 1000),
+      seconds: Math.round(recordedMs / 1000),
     };
   }
 
