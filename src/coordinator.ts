@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
+import type { AgentServices } from './agents/agent.js';
 import type { Config } from './config/index.js';
 import { IncidentService, type TargetConnector } from './incidents/incident-service.js';
 import { OfflineConnector, RoutingConnector } from './incidents/connector.js';
 import { SshConnector } from './incidents/ssh-connector.js';
 import type { Logger } from './logger.js';
+import type { CoordinatorObserver } from './observability/observers.js';
 import { createReportServices } from './report/report-services.js';
 import { IncidentStore } from './store/incident-store.js';
 
@@ -18,7 +20,11 @@ export type Coordinator = {
  * Wires the coordinator from its configuration: store, report services, connectors, the
  * incident service. Shared by the API server (main.ts) and the CLI.
  */
-export async function createCoordinator(config: Config, log: Logger, overrides: { connector?: TargetConnector } = {}): Promise<Coordinator> {
+export async function createCoordinator(
+  config: Config,
+  log: Logger,
+  overrides: { connector?: TargetConnector; observer?: CoordinatorObserver } = {},
+): Promise<Coordinator> {
   const store = new IncidentStore(config.CHAOS_INCIDENTS_DIR);
   await store.init();
   const report = createReportServices({
@@ -37,10 +43,11 @@ export async function createCoordinator(config: Config, log: Logger, overrides: 
   const incidents = new IncidentService({
     store,
     connector,
-    services: report.services,
+    services: overrides.observer ? timedServices(report.services, overrides.observer) : report.services,
     log,
     agentTimeoutMs: config.CHAOS_AGENT_TIMEOUT_MS,
     maxConcurrent: config.CHAOS_MAX_CONCURRENT_INCIDENTS,
+    ...(overrides.observer ? { observer: overrides.observer } : {}),
   });
   const recovered = await incidents.recoverInterrupted();
   if (recovered.length) log.warn({ incidents: recovered }, 'Marked incidents interrupted by a previous crash');
@@ -51,6 +58,26 @@ export async function createCoordinator(config: Config, log: Logger, overrides: 
     close: async () => {
       await incidents.drain();
       await report.close();
+    },
+  };
+}
+
+/** The report services with each PDF render timed for the metrics. */
+function timedServices(services: AgentServices, observer: CoordinatorObserver): AgentServices {
+  const render = services.renderPdf;
+  if (!render) return services;
+  return {
+    ...services,
+    renderPdf: async (doc) => {
+      const started = performance.now();
+      try {
+        const bytes = await render(doc);
+        observer.recordReportRender({ format: 'pdf', outcome: 'ok', durationMs: performance.now() - started });
+        return bytes;
+      } catch (error) {
+        observer.recordReportRender({ format: 'pdf', outcome: 'failed', durationMs: performance.now() - started });
+        throw error;
+      }
     },
   };
 }

@@ -2,6 +2,7 @@ import { loadConfig } from './config/index.js';
 import { createCoordinator } from './coordinator.js';
 import { createApp, startWebServer } from './http/create-app.js';
 import { createLogger } from './logger.js';
+import { createMetrics } from './observability/metrics.js';
 
 /**
  * Starts the API server: the only place, with the CLI entry, that reads process.env.
@@ -10,7 +11,8 @@ import { createLogger } from './logger.js';
 export async function serve(env: Record<string, string | undefined> = process.env): Promise<void> {
   const config = loadConfig(env);
   const log = createLogger(config.CHAOS_LOG_LEVEL);
-  const coordinator = await createCoordinator(config, log);
+  const metrics = createMetrics();
+  const coordinator = await createCoordinator(config, log, { observer: metrics });
   const app = createApp({
     incidents: coordinator.incidents,
     store: coordinator.store,
@@ -19,6 +21,7 @@ export async function serve(env: Record<string, string | undefined> = process.en
     maxBodyBytes: config.CHAOS_MAX_BODY_BYTES,
     version: coordinator.version,
     showStacks: env.NODE_ENV === 'development',
+    metrics,
   });
   const server = await startWebServer(app, config.CHAOS_PORT, config.CHAOS_BIND);
   log.info({ url: server.url, incidentsDir: coordinator.store.root }, 'Chaos-Handler coordinator listening');

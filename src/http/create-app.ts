@@ -3,9 +3,11 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { IncidentService } from '../incidents/incident-service.js';
 import type { Logger } from '../logger.js';
+import { createMetrics } from '../observability/metrics.js';
 import type { IncidentStore } from '../store/incident-store.js';
 import { requireBearerToken } from './auth.js';
 import { errorHandler } from './errors.js';
+import { createMetricsRoute, type MetricsSource } from './metrics-route.js';
 import { createRoutes } from './routes.js';
 
 export type AppDeps = {
@@ -16,6 +18,8 @@ export type AppDeps = {
   maxBodyBytes: number;
   version: string;
   showStacks?: boolean;
+  /** The coordinator's metrics for GET /metrics; without them, a registry of process metrics only. */
+  metrics?: MetricsSource;
 };
 
 /** The Express app, wired from its dependencies; nothing here reads the environment. */
@@ -26,6 +30,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(requireBearerToken(deps.apiToken));
   app.use(express.json({ limit: deps.maxBodyBytes, strict: true, type: ['application/json', 'application/*+json'] }));
   app.use(createRoutes({ incidents: deps.incidents, store: deps.store, version: deps.version }));
+  app.use(createMetricsRoute(deps.metrics ?? createMetrics()));
   app.use((req, res) => {
     res.status(404).type('application/problem+json').send(JSON.stringify({ type: 'about:blank', title: 'Not Found', status: 404, detail: `No route ${req.method} ${req.path}` }));
   });

@@ -4,6 +4,7 @@ import { ConflictError, NotFoundError } from '../errors.js';
 import type { Evidence } from '../evidence/schema.js';
 import type { EvidenceSource } from '../evidence/source.js';
 import type { Logger } from '../logger.js';
+import type { IncidentObserver } from '../observability/observers.js';
 import type { IncidentStore } from '../store/incident-store.js';
 import type { ChaosController } from './chaos.js';
 import { newIncidentId } from './ids.js';
@@ -33,6 +34,8 @@ export type IncidentServiceDeps = {
   log: Logger;
   agentTimeoutMs: number;
   maxConcurrent: number;
+  /** Told when incidents start, change phase and finish (the Prometheus metrics listen here). */
+  observer?: IncidentObserver;
 };
 
 type Active = { record: IncidentRecord; controller: AbortController; done: Promise<IncidentRecord>; targetKey: string };
@@ -82,6 +85,7 @@ export class IncidentService {
       error: null,
     };
     await this.deps.store.create(record);
+    this.deps.observer?.incidentStarted?.({ incidentId: record.id, scenario: record.scenario, targetKind: record.target.kind });
 
     const controller = new AbortController();
     const done = runPipeline(
@@ -95,6 +99,7 @@ export class IncidentService {
         log: this.deps.log.child({ incidentId: record.id }),
         agentTimeoutMs: this.deps.agentTimeoutMs,
         onTrace: (entry) => this.feed.emit(record.id, entry),
+        ...(this.deps.observer ? { observer: this.deps.observer } : {}),
         ...(opened.record ? { onEvidence: (evidence: Evidence) => opened.record!(record.id, evidence) } : {}),
       },
       controller.signal,
@@ -103,6 +108,10 @@ export class IncidentService {
         // runPipeline records its own failures; this only catches the store itself failing.
         this.deps.log.error({ err: error, incidentId: record.id }, 'Incident bookkeeping failed');
         return this.deps.store.loadRecord(record.id).catch(() => record);
+      })
+      .then((final) => {
+        this.deps.observer?.incidentFinished?.({ incidentId: final.id, scenario: final.scenario, status: final.status, category: final.outcome?.category ?? null });
+        return final;
       })
       .finally(() => {
         this.active.delete(record.id);

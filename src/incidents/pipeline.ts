@@ -5,6 +5,7 @@ import { errorMessage } from '../errors.js';
 import type { Evidence } from '../evidence/schema.js';
 import type { EvidenceSource } from '../evidence/source.js';
 import type { Logger } from '../logger.js';
+import type { IncidentObserver } from '../observability/observers.js';
 import type { IncidentStore } from '../store/incident-store.js';
 import type { ChaosController } from './chaos.js';
 import type { AgentName, IncidentRecord, PipelinePhase, StartIncidentRequest, TraceActor, TraceEntry, TraceEntryType } from './schema.js';
@@ -21,6 +22,8 @@ export type PipelineDeps = {
   onTrace?: (entry: TraceEntry) => void;
   /** Called after the evidence is complete (the --record option saves it as a bundle). */
   onEvidence?: (evidence: Evidence) => Promise<void>;
+  /** Phase changes and agent timings, for the metrics. */
+  observer?: IncidentObserver;
 };
 
 /**
@@ -159,6 +162,7 @@ class IncidentRun {
     }
     const finished = new Date();
     await this.setAgent(name, { ...outcome, finished_at: finished.toISOString(), duration_ms: finished.getTime() - started.getTime() });
+    this.deps.observer?.agentFinished?.({ incidentId: this.record.id, agent: name, state: outcome.state, durationMs: finished.getTime() - started.getTime() });
     if (outcome.state === 'succeeded') {
       await this.trace(name, 'info', { summary: `${name} finished in ${finished.getTime() - started.getTime()} ms` });
     } else {
@@ -203,7 +207,9 @@ class IncidentRun {
   }
 
   private async update(patch: Partial<IncidentRecord>): Promise<void> {
+    const previousPhase = this.record.phase;
     this.record = { ...this.record, ...patch, updated_at: new Date().toISOString() };
+    if (this.record.phase !== previousPhase) this.deps.observer?.phaseChanged?.({ incidentId: this.record.id, phase: this.record.phase });
     await this.deps.store.saveRecord(this.record);
   }
 }

@@ -1,0 +1,35 @@
+/**
+ * What the coordinator reports to its metrics, as plain callbacks: the incident service, the
+ * pipeline and the SSH layer call these and never import prom-client themselves. Observers must
+ * not throw and must return at once (they run inside the pipeline).
+ */
+import type { AgentName, AgentState, IncidentStatus, IncidentTarget, PipelinePhase, RootCauseCategory, ScenarioName } from '../incidents/schema.js';
+
+export type IncidentObserver = {
+  incidentStarted?(event: { incidentId: string; scenario: ScenarioName; targetKind: IncidentTarget['kind'] }): void;
+  phaseChanged?(event: { incidentId: string; phase: PipelinePhase }): void;
+  agentFinished?(event: { incidentId: string; agent: AgentName; state: AgentState['state']; durationMs: number }): void;
+  incidentFinished?(event: { incidentId: string; scenario: ScenarioName; status: IncidentStatus; category: RootCauseCategory | null }): void;
+};
+
+/** How one remote command ended: `unknown` is a channel that closed without an exit status. */
+export type SshCommandOutcome = 'ok' | 'failed' | 'timeout' | 'unknown';
+
+/** For the SSH layer: call once per remote command, whatever its outcome. */
+export type SshCommandObserver = {
+  recordSshCommand(event: { host: string; outcome: SshCommandOutcome; durationMs: number }): void;
+};
+
+/** For the report services: one call per rendered (or failed) document. */
+export type ReportObserver = {
+  recordReportRender(event: { format: 'pdf'; outcome: 'ok' | 'failed'; durationMs: number }): void;
+};
+
+/** Everything the coordinator wiring hands to its parts. */
+export type CoordinatorObserver = IncidentObserver & SshCommandObserver & ReportObserver;
+
+/** Observes nothing: for the CLI and for tests that do not look at metrics. */
+export const noopObserver: CoordinatorObserver = {
+  recordSshCommand: () => undefined,
+  recordReportRender: () => undefined,
+};
