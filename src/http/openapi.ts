@@ -20,7 +20,34 @@ function schema(s: z.ZodType, io: 'input' | 'output' = 'output') {
 }
 
 const problem = { description: 'Problem details (RFC 9457)', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
-const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^inc-\\d{8}-\\d{6}-[0-9a-z]{10}$' } };
+const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^inc-\\d{8}-\\d{6}-[0-9a-z]{10}$' }, example: 'inc-20261122-223457-9ia1cgb4do' };
+const json = (description: string) => ({ description, content: { 'application/json': { schema: { type: 'object' } } } });
+const started = { description: 'Started', content: { 'application/json': { schema: { $ref: '#/components/schemas/StartIncidentResponse' } } } };
+
+/** Request examples, first one first: Swagger UI pre-fills it and the Postman collection sends it. */
+export const START_EXAMPLES = {
+  offline: {
+    summary: 'Offline: replay the recorded cpu_spike evidence (no SSH)',
+    value: { scenario: 'cpu_spike', options: { offline: true } },
+  },
+  offline_paced: {
+    summary: 'Offline, paced: the disk_fill recording replayed at 10x real time, to watch it live',
+    value: { scenario: 'disk_fill', options: { offline: true, replay_speed: 10 } },
+  },
+  live: {
+    summary: 'Live: an enrolled host by address, port, user and key name',
+    value: {
+      scenario: 'cpu_spike',
+      target_vm: { host: '10.213.7.2', port: 22, user: 'sre-demo', key_path: 'sandbox_ed25519' },
+      options: { duration: 60, load: 2, baseline_s: 10, observe_s: 20 },
+    },
+  },
+  investigate: {
+    summary: 'Live, no chaos: diagnose whatever is wrong on the enrolled target "sandbox" now',
+    value: { scenario: 'investigate', target_vm: { name: 'sandbox' } },
+  },
+};
+const startBody = { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/StartIncidentRequest' }, examples: START_EXAMPLES } } };
 
 /** OpenAPI 3.1, generated from the zod schemas the routes validate with. */
 export function buildOpenApi(version: string) {
@@ -42,53 +69,83 @@ export function buildOpenApi(version: string) {
       },
     },
     security: [{ bearer: [] }],
+    tags: [
+      { name: 'Incidents', description: 'Start incidents and follow them' },
+      { name: 'Reports', description: 'The postmortem and every artifact an incident leaves' },
+      { name: 'Control', description: 'Stop one incident or halt them all: chaos is reverted now' },
+      { name: 'Service', description: 'Health, metrics and this description' },
+    ],
     paths: {
       '/start_incident': {
         post: {
           operationId: 'startIncident',
+          tags: ['Incidents'],
           summary: 'Start an incident (alias: POST /incidents)',
-          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/StartIncidentRequest' } } } },
+          requestBody: startBody,
           responses: {
-            '202': { description: 'Started', content: { 'application/json': { schema: { $ref: '#/components/schemas/StartIncidentResponse' } } } },
+            '202': started,
             '400': problem,
+            '404': problem,
             '409': problem,
             '413': problem,
           },
         },
       },
       '/incidents': {
-        get: { operationId: 'listIncidents', summary: 'List incidents, newest first', responses: { '200': { description: 'Incidents' } } },
+        get: { operationId: 'listIncidents', tags: ['Incidents'], summary: 'List incidents, newest first', responses: { '200': json('Incidents') } },
         post: {
           operationId: 'createIncident',
+          tags: ['Incidents'],
           summary: 'Start an incident',
-          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/StartIncidentRequest' } } } },
-          responses: { '202': { description: 'Started', content: { 'application/json': { schema: { $ref: '#/components/schemas/StartIncidentResponse' } } } }, '400': problem, '409': problem },
+          requestBody: startBody,
+          responses: { '202': started, '400': problem, '404': problem, '409': problem },
         },
       },
-      '/status/{id}': { get: { operationId: 'getStatus', summary: 'Phase, agents, trace so far, artifacts', parameters: [idParam], responses: { '200': { description: 'Status' }, '404': problem } } },
-      '/incidents/{id}': { get: { operationId: 'getIncident', summary: 'Same as /status/{id}', parameters: [idParam], responses: { '200': { description: 'Status' }, '404': problem } } },
-      '/incidents/{id}/stop': { post: { operationId: 'stopIncident', summary: 'Abort: revert the chaos now (idempotent)', parameters: [idParam], responses: { '200': { description: 'Stopped or already finished' }, '404': problem } } },
-      '/incidents/{id}/events': { get: { operationId: 'incidentEvents', summary: 'Server-Sent Events: trace entries as they are written, then `end`', parameters: [idParam], responses: { '200': { description: 'text/event-stream' }, '404': problem } } },
-      '/incidents/{id}/artifacts': { get: { operationId: 'listArtifacts', summary: 'Artifact names and sizes', parameters: [idParam], responses: { '200': { description: 'Artifacts' }, '404': problem } } },
+      '/status/{id}': { get: { operationId: 'getStatus', tags: ['Incidents'], summary: 'Phase, agents, trace so far, artifacts', parameters: [idParam], responses: { '200': json('Status'), '404': problem } } },
+      '/incidents/{id}': { get: { operationId: 'getIncident', tags: ['Incidents'], summary: 'Same as /status/{id}', parameters: [idParam], responses: { '200': json('Status'), '404': problem } } },
+      '/incidents/{id}/stop': { post: { operationId: 'stopIncident', tags: ['Control'], summary: 'Abort: revert the chaos now (idempotent)', parameters: [idParam], responses: { '200': json('Stopped or already finished'), '404': problem } } },
+      '/incidents/{id}/events': {
+        get: {
+          operationId: 'incidentEvents',
+          tags: ['Incidents'],
+          summary: 'Server-Sent Events: trace entries as they are written, then `end`',
+          parameters: [idParam],
+          responses: { '200': { description: '`event: trace` per trace entry, then `event: end` with the final status', content: { 'text/event-stream': { schema: { type: 'string' } } } }, '404': problem },
+        },
+      },
+      '/incidents/{id}/artifacts': { get: { operationId: 'listArtifacts', tags: ['Reports'], summary: 'Artifact names and sizes', parameters: [idParam], responses: { '200': json('Artifacts'), '404': problem } } },
       '/incidents/{id}/artifacts/{name}': {
         get: {
           operationId: 'getArtifact',
+          tags: ['Reports'],
           summary: 'Download one artifact by name (e.g. fix.sh, trace.json, artifacts/chart-cpu.busy_pct.svg)',
-          parameters: [idParam, { name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
+          parameters: [idParam, { name: 'name', in: 'path', required: true, schema: { type: 'string' }, example: 'fix.sh' }],
           responses: { '200': { description: 'The file' }, '404': problem },
         },
       },
       '/report/{id}': {
         get: {
           operationId: 'getReport',
+          tags: ['Reports'],
           summary: 'report.md, or the PDF with ?format=pdf',
-          parameters: [idParam, { name: 'format', in: 'query', required: false, schema: { type: 'string', enum: ['md', 'pdf'] } }],
-          responses: { '200': { description: 'The report' }, '404': problem },
+          parameters: [idParam, { name: 'format', in: 'query', required: false, schema: { type: 'string', enum: ['md', 'pdf'] }, example: 'pdf' }],
+          responses: {
+            '200': { description: 'The report', content: { 'text/markdown': { schema: { type: 'string' } }, 'application/pdf': { schema: { type: 'string', format: 'binary' } } } },
+            '404': problem,
+          },
         },
       },
-      '/halt': { post: { operationId: 'haltAll', summary: 'Revert every active incident now (idempotent)', responses: { '200': { description: 'Halted ids' } } } },
-      '/healthz': { get: { operationId: 'healthz', summary: 'Liveness', security: [], responses: { '200': { description: 'OK' } } } },
-      '/openapi.json': { get: { operationId: 'openapi', summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } } },
+      '/halt': { post: { operationId: 'haltAll', tags: ['Control'], summary: 'Revert every active incident now (idempotent)', responses: { '200': json('Halted ids') } } },
+      '/healthz': { get: { operationId: 'healthz', tags: ['Service'], summary: 'Liveness', security: [], responses: { '200': json('OK') } } },
+      '/metrics': {
+        get: {
+          operationId: 'metrics',
+          tags: ['Service'],
+          summary: 'Prometheus metrics: incidents by phase and outcome, agent durations, SSH commands, report render time, process',
+          responses: { '200': { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+        },
+      },
+      '/openapi.json': { get: { operationId: 'openapi', tags: ['Service'], summary: 'This document', responses: { '200': json('OpenAPI 3.1') } } },
     },
   };
 }
