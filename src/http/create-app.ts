@@ -1,11 +1,13 @@
 import express, { type Express } from 'express';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import { createDashboardRouter } from '../dashboard/dashboard-router.js';
 import type { IncidentService } from '../incidents/incident-service.js';
 import type { Logger } from '../logger.js';
 import { createMetrics } from '../observability/metrics.js';
 import type { IncidentStore } from '../store/incident-store.js';
 import { requireBearerToken } from './auth.js';
+import { createDocsRouter } from './docs.js';
 import { errorHandler } from './errors.js';
 import { createMetricsRoute, type MetricsSource } from './metrics-route.js';
 import { createRoutes } from './routes.js';
@@ -27,12 +29,16 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  // Static pages first: they hold no data and a browser cannot send a token with a navigation.
+  app.use(createDashboardRouter());
+  app.use(createDocsRouter());
   app.use(requireBearerToken(deps.apiToken));
   app.use(express.json({ limit: deps.maxBodyBytes, strict: true, type: ['application/json', 'application/*+json'] }));
   app.use(createRoutes({ incidents: deps.incidents, store: deps.store, version: deps.version }));
   app.use(createMetricsRoute(deps.metrics ?? createMetrics()));
   app.use((req, res) => {
-    res.status(404).type('application/problem+json').send(JSON.stringify({ type: 'about:blank', title: 'Not Found', status: 404, detail: `No route ${req.method} ${req.path}` }));
+    const hint = req.method === 'GET' && req.path === '/' ? ': the dashboard is served to browsers (Accept: text/html); the API is described at /openapi.json and /docs' : '';
+    res.status(404).type('application/problem+json').send(JSON.stringify({ type: 'about:blank', title: 'Not Found', status: 404, detail: `No route ${req.method} ${req.path}${hint}` }));
   });
   app.use(errorHandler(deps.log, deps.showStacks ?? false));
   return app;
