@@ -53,7 +53,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Coord
   });
   const sshCommands = new Counter({
     name: 'chaos_ssh_commands_total',
-    help: 'Remote commands run over SSH, by host and outcome (ok, failed, timeout, unknown)',
+    help: 'Remote commands run over SSH, by host and outcome (ok, failed, timeout, aborted, unknown)',
     labelNames: ['host', 'outcome'] as const,
     registers: [registry],
   });

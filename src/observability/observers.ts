@@ -13,12 +13,28 @@ export type IncidentObserver = {
 };
 
 /** How one remote command ended: `unknown` is a channel that closed without an exit status. */
-export type SshCommandOutcome = 'ok' | 'failed' | 'timeout' | 'unknown';
+export type SshCommandOutcome = 'ok' | 'failed' | 'timeout' | 'aborted' | 'unknown';
 
 /** For the SSH layer: call once per remote command, whatever its outcome. */
 export type SshCommandObserver = {
   recordSshCommand(event: { host: string; outcome: SshCommandOutcome; durationMs: number }): void;
 };
+
+/**
+ * The outcome of an ssh/ ExecResult (`exited` with 0 is the only success; a signal or another
+ * exit code is a failure), so the SSH layer can report with one call:
+ * `observer.recordSshCommand({ host, outcome: sshCommandOutcome(result), durationMs: result.durationMs })`.
+ */
+export function sshCommandOutcome(result: { outcome: 'exited' | 'signalled' | 'timeout' | 'aborted' | 'unknown'; exitCode: number | null }): SshCommandOutcome {
+  switch (result.outcome) {
+    case 'exited':
+      return result.exitCode === 0 ? 'ok' : 'failed';
+    case 'signalled':
+      return 'failed';
+    default:
+      return result.outcome;
+  }
+}
 
 /** For the report services: one call per rendered (or failed) document. */
 export type ReportObserver = {

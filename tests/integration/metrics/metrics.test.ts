@@ -1,3 +1,4 @@
+import { sshCommandOutcome } from '../../../src/observability/index.js';
 import { parsePrometheus, sampleValue, type PromSample } from '../../fixtures/prometheus.js';
 import { startTestServer, waitForIncident, type TestServer } from '../../fixtures/coordinator.js';
 
@@ -89,6 +90,17 @@ describe('GET /metrics (Prometheus, one registry per app)', () => {
     expect(sampleValue(samples, 'chaos_ssh_commands_total', { host: '10.213.7.2', outcome: 'timeout' })).toBe(1);
     expect(sampleValue(samples, 'chaos_ssh_command_duration_seconds_count', { outcome: 'ok' })).toBe(2);
     expect(sampleValue(samples, 'chaos_ssh_command_duration_seconds_sum', { outcome: 'timeout' })).toBeCloseTo(5, 5);
+  });
+
+  it.each([
+    [{ outcome: 'exited', exitCode: 0 }, 'ok'],
+    [{ outcome: 'exited', exitCode: 2 }, 'failed'],
+    [{ outcome: 'signalled', exitCode: null }, 'failed'],
+    [{ outcome: 'timeout', exitCode: null }, 'timeout'],
+    [{ outcome: 'aborted', exitCode: null }, 'aborted'],
+    [{ outcome: 'unknown', exitCode: null }, 'unknown'],
+  ] as const)('when an SSH exec result is %j, then it is counted as %s', (result, expected) => {
+    expect(sshCommandOutcome(result)).toBe(expected);
   });
 
   it('when a second server runs in the same process, then it has a registry of its own', async () => {
