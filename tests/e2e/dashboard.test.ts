@@ -134,6 +134,26 @@ describe('dashboard in Chromium', () => {
     }
   }, 20_000);
 
+  it('when the events stream cannot be opened, then the dashboard polls /status and still follows the incident', async () => {
+    const { page, problems } = await openPage(chrome.browser);
+    const id = await startPaced(server, 'net_latency', 12);
+    try {
+      await page.setRequestInterception(true);
+      page.on('request', (request) => void (request.url().endsWith('/events') ? request.abort('connectionrefused') : request.continue()));
+      await page.goto(`${server.url}/#/incidents/${id}`, { waitUntil: 'domcontentloaded' });
+      await page.waitForSelector('.live-badge.mode-polling');
+      expect(await statusBadge(page)).toBe('running');
+      await page.waitForFunction(() => document.querySelector('#diagnosis-category')?.textContent === 'Network degradation', { timeout: 15_000 });
+      await page.waitForFunction(() => document.querySelector('.incident-header .status')?.textContent === 'completed', { timeout: 10_000 });
+      const status = (await (await fetch(`${server.url}/status/${id}`)).json()) as { trace: unknown[] };
+      expect(await feedCount(page)).toBe(status.trace.length);
+      // The refused stream is the only error the page may log.
+      expect(problems.filter((p) => !/ERR_CONNECTION_REFUSED/.test(p))).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  }, 25_000);
+
   it('when report.pdf is clicked, then a PDF is downloaded', async () => {
     const { page, problems } = await openPage(chrome.browser);
     try {
