@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Page } from 'puppeteer-core';
 import { EXAMPLES_DIR, tempDir } from '../fixtures/paths.js';
 import { startTestServer, waitForIncident, type TestServer } from '../fixtures/coordinator.js';
-import { launchBrowser, openPage, screenshot, textOf, type TestBrowser } from './browser.js';
+import { launchBrowser, openPage, screenshot, SCREENSHOTS_DIR, textOf, type TestBrowser } from './browser.js';
 
 /** Dashboard end to end in real Chromium against a real coordinator (offline incidents). */
 
@@ -129,6 +129,37 @@ describe('dashboard in Chromium', () => {
       await screenshot(page, 'completed-light-phone', { fullPage: false });
       await screenshot(page, 'completed-light-phone-full');
       expect(problems).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  }, 20_000);
+
+  it('when the API refuses the form, then its problem is shown next to the fields it names', async () => {
+    const { page, problems } = await openPage(chrome.browser);
+    try {
+      await page.goto(`${server.url}/`, { waitUntil: 'networkidle0' });
+      await page.waitForSelector('html[data-ready="true"]');
+      await page.select('#scenario', 'disk_fill');
+      const size = await page.waitForSelector('#scenario-options input[name="size_mb"]');
+      await size!.click({ count: 3 });
+      await size!.type('0');
+      await page.click('#start-button');
+      await page.waitForSelector('input[name="size_mb"][aria-invalid="true"]');
+      expect(await page.$eval('input[name="size_mb"]', (el) => el.closest('.field')?.querySelector('.field-error')?.textContent ?? '')).toMatch(/>=\s*1|at least|too small/i);
+      expect(await page.evaluate(() => location.hash)).toBe('');
+
+      // A live target that is not enrolled (loopback, here) is refused before any connection.
+      await page.click('input[name="target-mode"][value="live"]');
+      await page.type('input[name="host"]', '127.0.0.1');
+      await page.type('input[name="user"]', 'sre-demo');
+      await size!.click({ count: 3 });
+      await size!.type('64');
+      await page.click('#start-button');
+      await page.waitForFunction(() => document.querySelectorAll('.field-error, #form-errors li').length > 0 && !document.querySelector('input[name="size_mb"][aria-invalid]'));
+      expect(await page.evaluate(() => location.hash)).toBe('');
+      await page.screenshot({ path: path.join(SCREENSHOTS_DIR, 'form-refused-1280.png') });
+      // The refused requests themselves are the only errors the browser may log.
+      expect(problems.filter((p) => !/Failed to load resource: .* (400|403|404)/.test(p))).toEqual([]);
     } finally {
       await page.close();
     }
