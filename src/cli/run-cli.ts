@@ -5,6 +5,7 @@ import { createCoordinator } from '../coordinator.js';
 import { errorMessage, InputError } from '../errors.js';
 import { OfflineConnector, RoutingConnector } from '../incidents/connector.js';
 import { SCENARIOS, StartIncidentRequest, type TraceEntry } from '../incidents/schema.js';
+import { pino } from 'pino';
 import { createLogger } from '../logger.js';
 import { categoryTitle, traceSummary } from '../report/markdown.js';
 import { serve } from '../main.js';
@@ -102,7 +103,8 @@ async function run(args: string[], env: Record<string, string | undefined>, stdo
   }
 
   const config = loadConfig({ CHAOS_LOG_LEVEL: 'warn', ...env });
-  const log = createLogger(config.CHAOS_LOG_LEVEL);
+  // Logs go to stderr: stdout carries the progress lines, or the JSON record with --json.
+  const log = createLogger(config.CHAOS_LOG_LEVEL, pino.destination(2));
   // --bundle may name any folder: the CLI's user owns this machine (the API only takes names).
   const coordinator = await createCoordinator(
     config,

@@ -3,6 +3,9 @@ import type { RootCauseCategory } from '../../incidents/schema.js';
 import type { Culprit, Diagnosis, EvidenceRef, Hypothesis, LogFindings, LogSignature, MetricFindings, SeriesFinding } from '../findings.js';
 import { planActions } from './actions.js';
 
+/** Series where a drop is as telling as a rise (traffic vanishing); everything else only hurts going up. */
+const THROUGHPUT = /^net:.*\.(rx|tx)_kbps$/;
+
 /** Below this, the best hypothesis is not trusted: the answer is `unknown` (or `healthy`). */
 export const CONFIDENCE_THRESHOLD = 0.5;
 
@@ -133,17 +136,23 @@ class Facts {
     return { kind: 'metric', ref: `metric:${s.key}${w ? `@${w.start}` : ''}`, detail };
   }
 
-  /** For `unknown`: what moved most, so a human can take it from there. */
+  /**
+   * For `unknown`: what moved most, so a human can take it from there. Only moves in the harmful
+   * direction count: CPU, memory, disk, latency, errors and connections going *down* is a host
+   * getting better (a previous fault receding), not a fault.
+   */
   strongestEvidence(): EvidenceRef[] {
     const refs: EvidenceRef[] = [];
+    const harmful = (s: SeriesFinding) => s.windows.filter((w) => w.direction === 'up' || THROUGHPUT.test(s.key));
     const anomalous = (this.metrics?.series ?? [])
-      .filter((s) => s.anomalous)
-      .sort((a, b) => Math.max(...b.windows.map((w) => Math.abs(w.peak_z))) - Math.max(...a.windows.map((w) => Math.abs(w.peak_z))));
+      .filter((s) => harmful(s).length > 0)
+      .sort((a, b) => Math.max(...harmful(b).map((w) => Math.abs(w.peak_z))) - Math.max(...harmful(a).map((w) => Math.abs(w.peak_z))));
     for (const s of anomalous.slice(0, 5)) {
-      const w = s.windows[0]!;
+      const w = harmful(s)[0]!;
       refs.push(this.metricRef(s, `${s.label}: baseline median ${s.baseline.median}${s.unit}, peak ${w.peak}${s.unit} (robust z ${w.peak_z})`));
     }
-    for (const t of (this.logs?.templates ?? []).filter((t) => t.severity === 'error' || t.severity === 'critical').slice(0, 5)) {
+    // One stray error line on a real host is noise; three of a new kind are worth a look.
+    for (const t of (this.logs?.templates ?? []).filter((t) => (t.severity === 'error' || t.severity === 'critical') && t.incident_count >= 3).slice(0, 5)) {
       refs.push({ kind: 'template', ref: `template:${t.template_id}`, detail: `${t.is_new ? 'new' : `${t.rate_ratio}x`} ${t.severity} template (${t.incident_count} lines): ${t.template.slice(0, 200)}` });
     }
     for (const p of (this.metrics?.probes ?? []).filter((p) => p.incident_ok_pct < 95 && p.incident_ok_pct < p.baseline_ok_pct)) {

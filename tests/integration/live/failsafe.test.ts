@@ -47,7 +47,7 @@ describe('the host-side failsafe when the coordinator dies', () => {
   afterAll(() => onSandbox('sudo -n /opt/chaos-scripts/cleanup_all.sh'));
 
   it.each([
-    ['cpu_spike', ['--option', 'duration=300', '--option', 'load=2'], 'pgrep -c -f stress-ng || true'],
+    ['cpu_spike', ['--option', 'duration=300', '--option', 'load=2'], "pgrep -c '^stress-ng' || true"],
     ['disk_fill', ['--option', 'size_mb=500'], 'ls -A /tmp/chaos_fill 2>/dev/null | wc -l'],
     ['db_conn_exhaust', ['--option', 'clients=20', '--option', 'duration=300'], 'pgrep -c -x psql || true'],
   ])('when the coordinator is SIGKILLed during %s, then after the lease the host has reverted it by itself', async (scenario, options, leftovers) => {

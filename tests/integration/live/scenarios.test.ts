@@ -25,12 +25,12 @@ describe('live incidents on the sandbox host', () => {
   }
 
   it.each([
-    ['cpu_spike', { duration: 60, load: 2 }, 'cpu_saturation', 'stress-ng-cpu'],
-    ['memory_leak', { target_mb: 1500, duration: 15 }, 'memory_pressure', 'python3'],
-    ['disk_fill', { size_mb: 700 }, 'disk_full', '/tmp'],
-    ['service_kill', { service_name: 'victim-api' }, 'service_down', 'victim-api'],
-    ['db_conn_exhaust', { clients: 95, duration: 60 }, 'db_connection_exhaustion', 'report-batch'],
-  ])('when %s runs live, then the diagnosis is %s with culprit %s and the chaos is reverted', async (scenario, options, category, culprit) => {
+    ['cpu_spike', 'cpu_saturation', 'stress-ng-cpu', { duration: 60, load: 2 }],
+    ['memory_leak', 'memory_pressure', 'python3', { target_mb: 1500, duration: 15 }],
+    ['disk_fill', 'disk_full', '/tmp', { size_mb: 700 }],
+    ['service_kill', 'service_down', 'victim-api', { service_name: 'victim-api' }],
+    ['db_conn_exhaust', 'db_connection_exhaustion', 'report-batch', { clients: 95, duration: 60 }],
+  ] as const)('when %s runs live, then the diagnosis is %s with culprit %s and the chaos is reverted', async (scenario, category, culprit, options) => {
     const status = await runLive(scenario, options);
     expect(status).toMatchObject({ status: 'completed', outcome: { category, culprit }, chaos: { state: 'reverted' } });
     const check = await onSandbox(`sudo -n /opt/chaos-scripts/${scenario}.sh status`);
