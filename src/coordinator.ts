@@ -37,7 +37,13 @@ export async function createCoordinator(
     overrides.connector ??
     new RoutingConnector(
       new OfflineConnector({ examplesDir: config.CHAOS_EXAMPLES_DIR }),
-      new SshConnector({ targetsFile: config.CHAOS_TARGETS_FILE, keysDir: config.CHAOS_KEYS_DIR, store, leaseS: config.CHAOS_LEASE_S }),
+      new SshConnector({
+        targetsFile: config.CHAOS_TARGETS_FILE,
+        keysDir: config.CHAOS_KEYS_DIR,
+        store,
+        leaseS: config.CHAOS_LEASE_S,
+        ...(overrides.observer ? { observer: overrides.observer } : {}),
+      }),
       'no SSH connector',
     );
   const incidents = new IncidentService({

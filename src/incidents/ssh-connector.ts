@@ -8,6 +8,7 @@ import type { Evidence } from '../evidence/schema.js';
 import type { Logger } from '../logger.js';
 import type { SshConnection } from '../ssh/connection.js';
 import { buildCommand } from '../ssh/quote.js';
+import { sshCommandOutcome, type SshCommandObserver } from '../observability/observers.js';
 import { connectTarget, type ConnectedTarget } from '../ssh/connect-target.js';
 import { loadTargets } from '../ssh/targets.js';
 import type { IncidentStore } from '../store/incident-store.js';
@@ -20,6 +21,8 @@ export type SshConnectorOptions = {
   store: IncidentStore;
   /** The lease the coordinator renews; the host reverts by itself when it runs out. */
   leaseS?: number;
+  /** Told of every remote command (Prometheus /metrics). */
+  observer?: SshCommandObserver;
 };
 
 /**
@@ -93,7 +96,21 @@ export class SshConnector implements TargetConnector {
       throw new InputError(`No targets are enrolled: ${this.options.targetsFile} does not exist (npm run sandbox:up enrols the sandbox; vm_provisioning/DROPLET.md shows how to enrol a droplet)`, 'target_vm');
     }
     const { targets } = await loadTargets(this.options.targetsFile);
-    return connectTarget(targetVm, { targets, keysDir: this.options.keysDir, logger: log.child({ component: 'ssh' }) });
+    const observer = this.options.observer;
+    const name = 'name' in targetVm ? targetVm.name : targetVm.host;
+    return connectTarget(targetVm, {
+      targets,
+      keysDir: this.options.keysDir,
+      logger: log.child({ component: 'ssh' }),
+      ...(observer
+        ? {
+            connection: {
+              onCommand: (e) =>
+                observer.recordSshCommand({ host: name, outcome: e.outcome === 'transport' ? 'failed' : sshCommandOutcome({ outcome: e.outcome, exitCode: e.exitCode }), durationMs: e.durationMs }),
+            },
+          }
+        : {}),
+    });
   }
 
   /** --record: the evidence this run collected, saved as an offline bundle in the incident folder. */

@@ -44,7 +44,12 @@ export type SshConnectionOptions = {
   killGraceMs?: number;
   /** Deadline of a command when the caller gives none. Default 60 s. */
   defaultTimeoutMs?: number;
+  /** Called once per exec/stream when it ends, whatever the outcome (metrics); must not throw. */
+  onCommand?: (event: CommandEvent) => void;
 };
+
+/** How one command ended, for observers: `transport` means the link failed under it. */
+export type CommandEvent = { outcome: ExecOutcome | 'transport'; exitCode: number | null; durationMs: number };
 
 export type ExecOutcome = 'exited' | 'signalled' | 'timeout' | 'aborted' | 'unknown';
 
@@ -368,14 +373,17 @@ export class SshConnection {
     };
   }
 
-  private async track<T>(promise: Promise<T>, ok: (value: T) => boolean): Promise<T> {
+  private async track<T extends ExecResult>(promise: Promise<T>, ok: (value: T) => boolean): Promise<T> {
     this.counters.commands += 1;
+    const started = performance.now();
     try {
       const value = await promise;
       if (!ok(value)) this.counters.failures += 1;
+      this.options.onCommand?.({ outcome: value.outcome, exitCode: value.exitCode, durationMs: value.durationMs });
       return value;
     } catch (error) {
       this.counters.failures += 1;
+      this.options.onCommand?.({ outcome: 'transport', exitCode: null, durationMs: Math.round(performance.now() - started) });
       throw error;
     }
   }

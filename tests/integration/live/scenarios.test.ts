@@ -1,5 +1,6 @@
 import { ensureSandbox, onSandbox } from '../../fixtures/sandbox.js';
 import { startTestServer, waitForIncident, type TestServer } from '../../fixtures/coordinator.js';
+import { parsePrometheus, sampleValue } from '../../fixtures/prometheus.js';
 
 /** Live incidents on the sandbox host through the real HTTP API, SSH and chaos scripts. */
 describe('live incidents on the sandbox host', () => {
@@ -36,6 +37,11 @@ describe('live incidents on the sandbox host', () => {
     const check = await onSandbox(`sudo -n /opt/chaos-scripts/${scenario}.sh status`);
     expect(JSON.parse(check.stdout)).toMatchObject({ state: 'stopped' });
   }, 240_000);
+
+  it('when live incidents have run, then /metrics counts their SSH commands by host and outcome', async () => {
+    const samples = parsePrometheus(await (await fetch(`${server.url}/metrics`)).text());
+    expect(sampleValue(samples, 'chaos_ssh_commands_total', { host: 'sandbox', outcome: 'ok' })).toBeGreaterThan(0);
+  });
 
   it('when investigate runs on the healthy sandbox, then it is healthy', async () => {
     const status = await runLive('investigate', {});
