@@ -1,0 +1,233 @@
+#!/usr/bin/env bash
+# Brings up the local sandbox target: a host that behaves like a droplet, on this machine.
+# Idempotent: on a running sandbox it re-provisions (new chaos-scripts are installed) and re-enrols.
+#
+# usage: sudo scripts/sandbox/up.sh [--tmp-size-mb N]      (or: sudo npm run sandbox:up)
+#
+# Result: sshd on 10.213.7.2:22 in network namespace chsbx, user sre-demo (key below), the victim
+# stack (PostgreSQL + victim-api on 10.213.7.2:8080) provisioned by vm_provisioning/provision.sh,
+# and the target enrolled in <repo>/config/targets.json as "sandbox" with its key in
+# <repo>/config/keys/sandbox_ed25519. See scripts/sandbox/README.md.
+set -euo pipefail
+# shellcheck source=scripts/sandbox/lib.sh source-path=SCRIPTDIR
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+usage() { echo "usage: $0 [--tmp-size-mb N]   (as root)" >&2; exit 2; }
+TMP_MB=1024
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --tmp-size-mb)
+      if [[ $# -lt 2 || ! $2 =~ ^[0-9]+$ ]] || (($2 < 64 || $2 > 65536)); then usage; fi
+      TMP_MB=$2; shift 2 ;;
+    -h|--help) usage ;;
+    *) usage ;;
+  esac
+done
+
+require_root
+for cmd in ip nsenter unshare setsid flock losetup mkfs.ext4 ssh-keygen ssh /usr/sbin/sshd python3 curl; do
+  command -v "$cmd" >/dev/null || die "missing command: $cmd (apt-get install iproute2 util-linux e2fsprogs openssh-server openssh-client python3 curl)"
+done
+T0=$(date +%s%N)
+elapsed() { echo "$(( ($(date +%s%N) - T0) / 1000000 )) ms"; }
+take_lock
+
+# --- packages: apt needs the host's network, so this runs outside the namespace -------------------
+bash "$SBX_REPO/vm_provisioning/provision.sh" --packages-only
+
+# --- state and ownership record ---------------------------------------------------------------------
+if [[ ! -d $SBX_STATE ]]; then
+  install -d -m 0711 "$SBX_STATE"
+  # What the sandbox creates on the shared filesystem, so that down.sh removes exactly that.
+  {
+    id "$SBX_USER" >/dev/null 2>&1 || echo "user $SBX_USER"
+    id victim >/dev/null 2>&1 || echo "user victim"
+    [[ -e /opt/chaos-scripts ]] || echo "path /opt/chaos-scripts"
+    [[ -e /etc/chaos-handler ]] || echo "path /etc/chaos-handler"
+    [[ -e /etc/sudoers.d/chaos-handler ]] || echo "path /etc/sudoers.d/chaos-handler"
+  } >"$SBX_STATE/owned.list"
+  say "state: created $SBX_STATE (will remove on down: $(paste -sd ',' "$SBX_STATE/owned.list"))"
+  if grep -q '^user' "$SBX_STATE/owned.list"; then :; else warn "user $SBX_USER already existed: down.sh will leave it"; fi
+else
+  say "state: $SBX_STATE exists"
+fi
+install -d -m 0755 "$SBX_STATE/log" "$SBX_STATE/etc"
+install -d -o postgres -g postgres -m 0700 "$SBX_STATE/pgdata"
+
+# --- keys: generated once per sandbox lifetime (down.sh deletes them) ------------------------------
+if [[ ! -f $SBX_STATE/ssh_host_ed25519_key ]]; then
+  ssh-keygen -q -t ed25519 -N '' -C "chaos-sandbox-host" -f "$SBX_STATE/ssh_host_ed25519_key"
+  say "keys: generated sshd host key $(ssh-keygen -l -f "$SBX_STATE/ssh_host_ed25519_key.pub" | awk '{print $2}')"
+fi
+if [[ ! -f $SBX_STATE/sre-demo_ed25519 ]]; then
+  ssh-keygen -q -t ed25519 -N '' -C "chaos-handler-coordinator@sandbox" -f "$SBX_STATE/sre-demo_ed25519"
+  say "keys: generated $SBX_USER key $(ssh-keygen -l -f "$SBX_STATE/sre-demo_ed25519.pub" | awk '{print $2}')"
+fi
+chmod 0600 "$SBX_STATE/ssh_host_ed25519_key" "$SBX_STATE/sre-demo_ed25519"
+
+# --- network: namespace + veth ------------------------------------------------------------------------
+if ! netns_exists; then
+  ip netns add "$SBX_NS"
+  say "net: created namespace $SBX_NS"
+fi
+if ! ip link show "$SBX_HOST_IF" >/dev/null 2>&1; then
+  ip -n "$SBX_NS" link del eth0 2>/dev/null || true
+  ip link add "$SBX_HOST_IF" type veth peer name "$SBX_PEER_IF"
+  ip link set "$SBX_PEER_IF" netns "$SBX_NS"
+  ip -n "$SBX_NS" link set "$SBX_PEER_IF" name eth0
+  say "net: created veth $SBX_HOST_IF <-> $SBX_NS:eth0"
+fi
+ip addr replace "$SBX_HOST_ADDR/$SBX_PREFIX" dev "$SBX_HOST_IF"
+ip link set "$SBX_HOST_IF" up
+ip -n "$SBX_NS" addr replace "$SBX_ADDR/$SBX_PREFIX" dev eth0
+ip -n "$SBX_NS" link set eth0 up
+ip -n "$SBX_NS" link set lo up
+# No default route on purpose: the sandbox can reach the host side of the veth and nothing else.
+say "net: $SBX_HOST_IF $SBX_HOST_ADDR/$SBX_PREFIX <-> $SBX_NS eth0 $SBX_ADDR/$SBX_PREFIX (no default route)"
+
+# --- the sandbox's init: pid, mount, uts and ipc namespaces inside the network namespace ----------
+if PID=$(init_pid); then
+  say "init: running (host pid $PID)"
+else
+  # A dead or half-built sandbox from before: its namespaces are gone with its init; start clean.
+  rm -f "$SBX_STATE/init.pid"
+  install -m 0755 "$SBX_HERE/init.py" "$SBX_STATE/chaos-sandbox-init"
+  ip netns exec "$SBX_NS" setsid unshare --pid --fork --mount --uts --ipc --mount-proc --propagation private \
+    -- /usr/bin/python3 "$SBX_STATE/chaos-sandbox-init" </dev/null >>"$SBX_STATE/init.log" 2>&1 9>&- &
+  PID=""
+  for _ in $(seq 1 50); do
+    sleep 0.1
+    PID=$(find_init_pid) && break
+  done
+  [[ -n $PID ]] || die "the sandbox init did not start (see $SBX_STATE/init.log)"
+  echo "$PID" >"$SBX_STATE/init.pid"
+  say "init: started (host pid $PID, pid 1 in the sandbox)"
+fi
+
+# --- mounts and hostname inside --------------------------------------------------------------------
+cat >"$SBX_STATE/etc/hosts" <<EOF
+127.0.0.1	localhost
+$SBX_ADDR	$SBX_HOSTNAME
+$SBX_HOST_ADDR	chaos-coordinator
+::1	localhost ip6-localhost ip6-loopback
+EOF
+echo "$SBX_HOSTNAME" >"$SBX_STATE/etc/hostname"
+if ! sbx_exec findmnt -n /tmp >/dev/null 2>&1 || [[ $(sbx_exec findmnt -n -o SOURCE /tmp) != /dev/loop* ]]; then
+  rm -f "$SBX_TMP_IMG"
+  truncate -s "${TMP_MB}M" "$SBX_TMP_IMG"
+  mkfs.ext4 -q -F -m 0 -L chsbx-tmp "$SBX_TMP_IMG"
+fi
+sbx_exec bash -euo pipefail -s -- "$SBX_STATE" "$SBX_TMP_IMG" "$SBX_HOSTNAME" <<'EOF'
+state=$1 img=$2 name=$3
+hostname "$name"
+if ! findmnt -n -o SOURCE /tmp | grep -q '^/dev/loop'; then
+  mount -o loop,nosuid,nodev "$img" /tmp && chmod 1777 /tmp
+fi
+if [[ $(findmnt -n -o FSTYPE /run) != tmpfs ]]; then
+  mount -t tmpfs -o mode=0755,nosuid,nodev,size=64m sandbox-run /run
+fi
+install -d -m 0755 /run/sshd
+install -d -m 1777 /run/lock
+if ! findmnt -n /var/log >/dev/null; then mount --bind "$state/log" /var/log; fi
+if ! findmnt -n /etc/hosts >/dev/null; then mount --bind "$state/etc/hosts" /etc/hosts; fi
+if ! findmnt -n /etc/hostname >/dev/null; then mount --bind "$state/etc/hostname" /etc/hostname; fi
+EOF
+say "mounts: /tmp is a $(sbx_exec df -h --output=size /tmp | tail -n 1 | xargs) ext4 image on $(sbx_exec findmnt -n -o SOURCE /tmp); private /run, /var/log, /etc/hosts"
+
+# --- provisioning: the same script as for a droplet, run inside the sandbox ----------------------
+say "provision: running vm_provisioning/provision.sh inside the sandbox"
+sbx_exec bash "$SBX_REPO/vm_provisioning/provision.sh" --no-packages --mode pidfile \
+  --pubkey-file "$SBX_STATE/sre-demo_ed25519.pub" --user "$SBX_USER" \
+  --listen "$SBX_ADDR" --api-port "$SBX_API_PORT" --pg-port "$SBX_PG_PORT" --pg-allow "$SBX_CIDR" \
+  --pg-datadir "$SBX_STATE/pgdata" --scripts-src "$SBX_REPO/chaos-scripts" | sed 's/^/    /'
+
+# --- sshd --------------------------------------------------------------------------------------------
+cat >"$SBX_STATE/sshd_config" <<EOF
+# Chaos-Handler sandbox sshd, generated by scripts/sandbox/up.sh
+ListenAddress $SBX_ADDR:22
+HostKey $SBX_STATE/ssh_host_ed25519_key
+PidFile /run/sshd.pid
+AllowUsers $SBX_USER
+PermitRootLogin no
+PubkeyAuthentication yes
+AuthorizedKeysFile .ssh/authorized_keys
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+# Without PAM: no pam_systemd/pam_loginuid in a namespace. provision.sh sets the password to '*'.
+UsePAM no
+PermitUserEnvironment no
+X11Forwarding no
+AllowTcpForwarding no
+AllowAgentForwarding no
+PermitTunnel no
+UseDNS no
+PrintMotd no
+MaxSessions 10
+MaxStartups 30:30:100
+ClientAliveInterval 15
+ClientAliveCountMax 3
+LogLevel INFO
+Subsystem sftp internal-sftp
+EOF
+/usr/sbin/sshd -t -f "$SBX_STATE/sshd_config" || die "sshd_config does not validate"
+SSHD_PID=$(sbx_exec cat /run/sshd.pid 2>/dev/null | tr -dc '0-9' || true)
+if [[ -n $SSHD_PID ]] && sbx_exec kill -0 "$SSHD_PID" 2>/dev/null; then
+  sbx_exec kill -HUP "$SSHD_PID"
+  say "sshd: running (pid $SSHD_PID in the sandbox), configuration reloaded"
+else
+  # There is no syslog daemon in the sandbox: sshd logs to stderr (-e), and each line gets an
+  # RFC 3339 timestamp and a syslog-like prefix, so logs.py can place it in time ("auth" stream).
+  # shellcheck disable=SC2016  # expanded by the inner bash
+  sbx_exec setsid bash -c '/usr/sbin/sshd -D -e -f "$1" 2>&1 </dev/null |
+    while IFS= read -r line; do printf "%(%Y-%m-%dT%H:%M:%S%z)T %s sshd: %s\n" -1 "$2" "$line"; done >>/var/log/auth.log' \
+    sandbox-sshd "$SBX_STATE/sshd_config" "$SBX_HOSTNAME" </dev/null >/dev/null 2>&1 &
+  for _ in $(seq 1 50); do
+    SSHD_PID=$(sbx_exec cat /run/sshd.pid 2>/dev/null | tr -dc '0-9' || true)
+    [[ -n $SSHD_PID ]] && break
+    sleep 0.1
+  done
+  [[ -n $SSHD_PID ]] || die "sshd did not start (see $SBX_STATE/log/auth.log)"
+  say "sshd: started on $SBX_ADDR:22 (pid $SSHD_PID in the sandbox; log $SBX_STATE/log/auth.log)"
+fi
+
+# --- enrol in the coordinator's config --------------------------------------------------------------
+install -d -m 0755 "$SBX_CONFIG"
+install -d -m 0700 "$SBX_CONFIG/keys"
+install -m 0600 "$SBX_STATE/sre-demo_ed25519" "$SBX_CONFIG/keys/$SBX_KEY_NAME"
+chown "$(repo_owner)" "$SBX_CONFIG" "$SBX_CONFIG/keys" "$SBX_CONFIG/keys/$SBX_KEY_NAME"
+python3 - "$SBX_CONFIG/targets.json" "$(host_key_line)" "$(repo_owner)" <<EOF
+import json, os, sys
+path, host_key, owner = sys.argv[1], sys.argv[2], sys.argv[3]
+entry = {
+    "name": "$SBX_TARGET", "host": "$SBX_ADDR", "port": 22, "user": "$SBX_USER", "key": "$SBX_KEY_NAME",
+    "host_keys": [host_key],
+    "services": {"http": "http://$SBX_ADDR:$SBX_API_PORT/health", "db": "postgresql://victim@$SBX_ADDR:$SBX_PG_PORT/victim"},
+}
+try:
+    with open(path, encoding="utf-8") as f:
+        data = json.load(f)
+except FileNotFoundError:
+    data = {"targets": []}
+except ValueError as e:
+    sys.exit(f"[sandbox] error: {path} is not valid JSON ({e}); fix or remove it")
+if not isinstance(data, dict) or not isinstance(data.get("targets"), list):
+    sys.exit(f'[sandbox] error: {path} has no "targets" array; fix or remove it')
+data["targets"] = [t for t in data["targets"] if not (isinstance(t, dict) and t.get("name") == entry["name"])] + [entry]
+tmp = path + ".tmp"
+with open(tmp, "w", encoding="utf-8") as f:
+    json.dump(data, f, indent=2)
+    f.write("\n")
+    f.flush()
+    os.fsync(f.fileno())
+uid, gid = (int(x) for x in owner.split(":"))
+os.chown(tmp, uid, gid)
+os.chmod(tmp, 0o644)
+os.replace(tmp, path)
+EOF
+say "enrol: $SBX_CONFIG/targets.json target \"$SBX_TARGET\", key $SBX_CONFIG/keys/$SBX_KEY_NAME"
+
+# --- verify ---------------------------------------------------------------------------------------------
+if ! bash "$SBX_HERE/status.sh" | sed 's/^/    /'; then
+  die "the sandbox came up but is not healthy (see above; logs in $SBX_STATE/log)"
+fi
+say "up in $(elapsed): ssh -i $SBX_CONFIG/keys/$SBX_KEY_NAME $SBX_USER@$SBX_ADDR ; curl http://$SBX_ADDR:$SBX_API_PORT/health"
