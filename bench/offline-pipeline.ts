@@ -4,6 +4,7 @@
  *
  * Run: `npm run bench` (all benchmarks) or `node dist/bench/offline-pipeline.js [rounds]`.
  */
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -20,7 +21,9 @@ export type OfflineBenchResult = { rounds: number; phases: Record<string, number
 export async function runOfflinePipelineBench(log: (line: string) => void, rounds = 5): Promise<OfflineBenchResult> {
   const root = repoRoot();
   const examples = path.join(root, 'examples');
-  const bundles = (await readdir(examples, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+  const entries = await readdir(examples, { withFileTypes: true });
+  // A bundle is a folder with a manifest (examples/ also holds the Postman collection).
+  const bundles = entries.filter((d) => d.isDirectory() && existsSync(path.join(examples, d.name, 'manifest.json'))).map((d) => d.name).sort();
   const dir = await mkdtemp(path.join(tmpdir(), 'chaos-bench-'));
   const config = loadConfig({ CHAOS_INCIDENTS_DIR: dir, CHAOS_EXAMPLES_DIR: examples, CHAOS_LOG_LEVEL: 'silent' });
   const coordinator = await createCoordinator(config, createLogger('silent'));

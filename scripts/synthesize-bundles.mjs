@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// Writes the synthetic evidence bundles in examples/ (recorded_from: "synthetic"): the same
+// Writes the one synthetic evidence bundle in examples/: net_latency (recorded_from: "synthetic").
+// Every other bundle there is a live recording from the sandbox host (`run --target sandbox
+// --record`); this one cannot be, because the sandbox's kernel has no netem qdisc. It uses the
 // formats a live recording has (samples shaped like the host sampler's /proc readings, syslog,
-// PostgreSQL and access-log lines), with a seeded random walk so they are reproducible.
-// Recordings from the sandbox host (`--record`) replace them scenario by scenario.
+// PostgreSQL and access-log lines), with a seeded random walk so it is reproducible.
 // Usage: node scripts/synthesize-bundles.mjs [outDir=examples]
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -138,52 +139,6 @@ function build(name, fault, seed) {
 }
 
 const faults = {
-  healthy: Object.assign(() => undefined, { none: true }),
-
-  cpu_spike: ({ k, s, http, jitter, ms, logs }) => {
-    s.cpu.busy_pct = Math.min(100, r2(jitter(97.5, 2)));
-    s.top.unshift(
-      { pid: 23_011, comm: 'stress-ng-cpu', cpu_pct: r2(jitter(97, 3)), rss_mb: 4.1, args: 'stress-ng-cpu [run]' },
-      { pid: 23_012, comm: 'stress-ng-cpu', cpu_pct: r2(jitter(96, 3)), rss_mb: 4.1, args: 'stress-ng-cpu [run]' },
-      { pid: 23_010, comm: 'stress-ng', cpu_pct: 0, rss_mb: 5.2, args: 'stress-ng --cpu 2 --timeout 60s' },
-    );
-    http.latency_ms = r2(jitter(14, 6));
-    if (k % 6 === 4) logs['victim-api'].push(`${new Date(ms).toISOString()} WARNING slow request GET /items took ${Math.round(jitter(780, 200))}ms (threshold 500ms)`);
-  },
-
-  memory_leak: ({ k, s, jitter, usedRef, ms, logs }) => {
-    const leak = Math.min(2048, 80 * (k + 1));
-    usedRef((u) => u + leak);
-    s.top.unshift({ pid: 24_120, comm: 'python3', cpu_pct: r2(jitter(6, 2)), rss_mb: r2(leak + 9), args: 'python3 -c import time; blocks=[]; ... (leaky-worker)' });
-    s.mem.swap_used_mb = leak > 1800 ? r2(jitter(40, 10)) : 0;
-    if (k === 24) logs.syslog.push(`${syslogTime(ms)} chsbx kernel: [88412.113201] python3 invoked oom-killer: gfp_mask=0x140cca(GFP_HIGHUSER_MOVABLE|__GFP_COMP), order=0, oom_score_adj=0`);
-  },
-
-  disk_fill: Object.assign(
-    ({ k, s, ms, logs }) => {
-      const fill = Math.min(980, 64 * (k + 1));
-      s.disks[1].used_mb = r2(3 + fill);
-      if (fill >= 980 && k % 4 === 0) logs['victim-api'].push(`${new Date(ms).toISOString()} ERROR cache write failed: [Errno 28] No space left on device: '/tmp/victim-cache/items-${k}.json'`);
-      if (fill >= 980 && k % 9 === 0) logs.syslog.push(`${syslogTime(ms)} chsbx CRON[${5100 + k}]: (CRON) error (grandchild #${5101 + k} failed with exit status 1): No space left on device`);
-    },
-    {
-      snapshot: (snap) => {
-        snap.largest_files = [
-          {
-            mount: '/tmp',
-            files: [
-              { path: '/tmp/chaos_fill/fill.000', size_mb: 256 },
-              { path: '/tmp/chaos_fill/fill.001', size_mb: 256 },
-              { path: '/tmp/chaos_fill/fill.002', size_mb: 256 },
-              { path: '/tmp/chaos_fill/fill.003', size_mb: 212 },
-              { path: '/tmp/victim-cache/items-0.json', size_mb: 0.02 },
-            ],
-          },
-        ];
-      },
-    },
-  ),
-
   net_latency: Object.assign(
     ({ k, s, http, db, gateway, jitter, rand, ms, logs }) => {
       const lost = rand() < 0.05;
@@ -205,44 +160,8 @@ const faults = {
     },
   ),
 
-  service_kill: Object.assign(
-    ({ k, s, http, ms, logs }) => {
-      s.top = s.top.filter((p) => p.comm !== 'python3');
-      Object.assign(http, { ok: false, latency_ms: null, status: undefined, error: 'connect ECONNREFUSED 10.213.7.2:8080' });
-      if (k === 0) logs.syslog.push(`${syslogTime(ms - 1500)} chsbx victim-api[905]: received SIGTERM, shutting down`);
-      if (k === 0) logs.syslog.push(`${syslogTime(ms - 1400)} chsbx chaos-services: victim-api stopped (pid 905)`);
-      s.db.connections = 2;
-      s.db.by_application = [{ application: '', state: 'active', count: 2 }];
-    },
-    {
-      snapshot: (snap) => {
-        snap.services[0] = { name: 'victim-api', active: false, manager: 'pidfile', detail: 'pid file /var/run/victim-api.pid: process 905 not running' };
-        snap.listeners = snap.listeners.filter((l) => !l.includes(':8080'));
-      },
-    },
-  ),
-
-  db_conn_exhaust: ({ k, s, http, db, ms, logs, jitter }) => {
-    const held = Math.min(94, 24 * (k + 1));
-    s.db.connections = Math.min(100, 6 + held);
-    s.db.by_application = [
-      { application: 'report-batch', state: 'idle', count: held },
-      { application: 'victim-api', state: 'idle', count: 4 },
-      { application: '', state: 'active', count: 2 },
-    ];
-    s.top.unshift({ pid: 25_200 + k, comm: 'psql', cpu_pct: 0.3, rss_mb: 8.2, args: 'psql postgresql://victim@127.0.0.1/victim -c SELECT pg_sleep(60)' });
-    if (s.db.connections >= 97) {
-      Object.assign(http, { ok: false, latency_ms: null, status: 503, error: 'HTTP 503: database unavailable' });
-      Object.assign(db, { ok: false, latency_ms: null, error: 'FATAL:  sorry, too many clients already' });
-      logs.postgresql.push(`${pgTime(ms)} [${26_000 + k}] FATAL:  sorry, too many clients already`);
-      logs['victim-api'].push(`${new Date(ms).toISOString()} ERROR database unavailable: connection to server at "127.0.0.1", port 5432 failed: FATAL:  sorry, too many clients already`);
-      logs['victim-api'].push(`10.213.7.1 - - [${accessTime(ms)}] "GET /health HTTP/1.1" 503 61 "-" "chaos-handler-probe/1.0" ${Math.round(jitter(9, 3))}ms`);
-    } else {
-      logs.postgresql.push(`${pgTime(ms)} [${26_000 + k}] LOG:  connection authorized: user=victim database=victim application_name=report-batch`);
-    }
-  },
 };
 
-let seed = 7;
+let seed = 11;
 for (const [name, fault] of Object.entries(faults)) build(name, fault, seed++);
-console.log(`wrote ${Object.keys(faults).length} bundles to ${OUT}/`);
+console.log(`wrote ${Object.keys(faults).join(', ')} to ${OUT}/`);
