@@ -6,33 +6,58 @@
  * message. Masking errs on the side of masking: a masked constant costs nothing when every line
  * of that event carries the same constant, while an unmasked variable can split an event.
  *
- * The rules are ordered from the most specific to the most generic (a timestamp must be masked
- * before its digits are taken for numbers). All regexes are linear (no nested quantifiers over
- * the same characters) so that a hostile line cannot make masking slow.
+ * Two passes, for speed (masking is most of the miner's time):
+ * 1. message rules, for values that span spaces (`Fri Jun 17 07:07:00 2005`, `2015-10-18
+ *    18:01:47,978`, `1190 bytes (1.16 KB)`, `900 seconds`), on the whole message;
+ * 2. token rules, on each white-space token, in order from the most specific to the most generic
+ *    (a uuid before its hex groups can pass for durations like `123d`, ids before numbers). A
+ *    token is only offered to the rules whose characters it has (a plain word skips them all).
+ * Runs of masks then collapse into one (`<*> <*>`, `<*>:<*>`) so that values of varying length
+ * (`0 bytes` / `18846 bytes (18.4 KB)`, lists of block ids) give one template.
+ *
+ * No regex has nested quantifiers over the same characters, so a hostile line costs linear time.
  */
 
 export const MASK = '<*>';
 
+/** Character classes a token has; a rule is only tried on tokens that have all it needs. */
+const HAS_DIGIT = 1;
+const HAS_SLASH = 2;
+const HAS_DOT = 4;
+const HAS_COLON = 8;
+const HAS_AT = 16;
+const HAS_EQUALS = 32;
+const HAS_UNDERSCORE = 64;
+const HAS_DASH = 128;
+const HAS_BACKSLASH = 256;
+
 /** One masking rule; exported so that tests can name the rule a case exercises. */
 export interface MaskRule {
   readonly name: string;
+  readonly scope: 'message' | 'token';
   readonly pattern: RegExp;
   /** Replacement string (may use `$1`); defaults to the mask. */
   readonly replacement?: string;
+  /** HAS_* flags the text must all have for the rule to be tried (0: always tried). */
+  readonly needs: number;
 }
 
 const MONTH = '(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\\.?';
 const WEEKDAY = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*\\.?,?';
-const CLOCK = '\\d{1,2}:\\d{2}(?::\\d{2})?(?:[.,]\\d{1,9})?';
+const CLOCK = '\\d{1,2}:\\d{1,2}(?::\\d{1,2})?(?:[.,]\\d{1,9})?';
 const ZONE = '(?:Z|[+-]\\d{2}:?\\d{2}|\\s?(?:UTC|GMT|[A-Z][SD]T|CES?T|JST|IST))?';
-/** Token boundary: what may stand right before a masked value. */
+/** Value boundary: what may stand right before a masked value. */
 const B = '(?<![A-Za-z0-9_])';
-/** Token boundary after a masked value. */
+/** Value boundary after a masked value. */
 const E = '(?![A-Za-z0-9_])';
+const HEX = '[0-9a-fA-F]';
+const SIZE_UNIT = '(?:bytes?|[kKMGTPE]i?B)';
+const DURATION_WORD =
+  '(?:nanoseconds?|microseconds?|milliseconds?|msecs?|secs?|seconds?|mins?|minutes?|hrs?|hours?|days?)';
 
 /**
- * Well-known top-level domains. A dotted name is only taken for a hostname when it ends in one of
- * these, so that Java packages (`org.apache.Foo`) and file names (`workers2.properties`) are not.
+ * Well-known top-level domains. A dotted name is only taken for a host name when it ends in one
+ * of these, so that Java packages (`org.apache.Foo`) and file names (`workers2.properties`) are not.
  */
 const TLD =
   '(?:com|net|org|edu|gov|mil|int|info|biz|io|local|lan|internal|localdomain|arpa|' +
@@ -40,116 +65,222 @@ const TLD =
   'za|om|ae|sa|tr|ir|il|sg|my|th|vn|id|ph|ua)';
 
 export const MASK_RULES: readonly MaskRule[] = [
-  // Multi-word values first: they must be masked as one unit, or they would leave a run of masks
-  // whose length varies from line to line.
+  // --- message rules: values with spaces inside -------------------------------------------
   {
+    // Fri Jun 17 07:07:00 2005, Sat May 8 09:04:50 EDT 2004, Jun 14 15:16:01
     name: 'textual-date',
+    scope: 'message',
     pattern: new RegExp(
       `(?:${WEEKDAY}\\s+)?${MONTH}\\s+\\d{1,2}(?:,?\\s+\\d{4})?\\s+${CLOCK}(?:\\s+[A-Z]{3,4})?(?:\\s+\\d{4})?${E}`,
       'g',
     ),
+    needs: HAS_DIGIT | HAS_COLON,
   },
   {
+    // 2015-10-18 18:01:47,978, 2024-05-01T10:00:00.123Z, 2005/06/03
     name: 'iso-date-time',
-    pattern: new RegExp(
-      `${B}\\d{4}[-/.]\\d{2}[-/.]\\d{2}(?:[T\\s_-]${CLOCK}${ZONE})?${E}`,
-      'g',
-    ),
-  },
-  { name: 'compact-date-time', pattern: new RegExp(`${B}\\d{8}[-T_]${CLOCK}(?::\\d{1,3})?${E}`, 'g') },
-  {
-    // `1190 bytes (1.16 KB)`, `4KiB`, `512 MB`: a size and its human-readable repetition.
-    name: 'size',
-    pattern: new RegExp(
-      `${B}\\d+(?:\\.\\d+)?(?:\\s?(?:bytes?|[KMGTPE]i?B)|[kKMGTPE]|[kmgt]b)(?:\\s\\(\\d+(?:\\.\\d+)?\\s?[KMGTPE]i?B\\))?${E}`,
-      'g',
-    ),
+    scope: 'message',
+    pattern: new RegExp(`${B}\\d{4}[-/.]\\d{1,2}[-/.]\\d{1,2}(?:[T\\s_-]${CLOCK}${ZONE})?${E}`, 'g'),
+    needs: HAS_DIGIT,
   },
   {
-    // `12ms`, `3.5s`, `900 seconds`, `<1 sec`.
-    name: 'duration',
+    // 1190 bytes (1.16 KB), 512 MB
+    name: 'size-words',
+    scope: 'message',
     pattern: new RegExp(
-      `<?${B}\\d+(?:\\.\\d+)?(?:(?:ns|us|µs|ms|s|m|h|d)|\\s?(?:nanoseconds?|microseconds?|milliseconds?|msecs?|secs?|seconds?|mins?|minutes?|hrs?|hours?|days?))${E}`,
+      `${B}\\d+(?:\\.\\d+)?\\s${SIZE_UNIT}(?:\\s\\(\\d+(?:\\.\\d+)?\\s?${SIZE_UNIT}\\))?${E}`,
       'g',
     ),
+    needs: HAS_DIGIT,
   },
-  { name: 'url', pattern: /\b[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s"'<>]*/g },
+  {
+    // 900 seconds, <1 sec, 15000 milliseconds
+    name: 'duration-words',
+    scope: 'message',
+    pattern: new RegExp(`<?${B}\\d+(?:\\.\\d+)?\\s${DURATION_WORD}${E}`, 'g'),
+    needs: HAS_DIGIT,
+  },
+  // --- token rules ------------------------------------------------------------------------
+  {
+    // 20171223-22:15:29:606
+    name: 'compact-date-time',
+    scope: 'token',
+    pattern: new RegExp(`${B}\\d{8}[-T_]${CLOCK}(?::\\d{1,3})?${E}`, 'g'),
+    needs: HAS_DIGIT | HAS_COLON,
+  },
+  {
+    name: 'clock',
+    scope: 'token',
+    pattern: new RegExp(`${B}\\d{1,2}:\\d{2}:\\d{2}(?:[.,]\\d{1,9})?${E}`, 'g'),
+    needs: HAS_DIGIT | HAS_COLON,
+  },
+  {
+    name: 'url',
+    scope: 'token',
+    pattern: /\b[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s"'<>]*/g,
+    needs: HAS_COLON | HAS_SLASH,
+  },
   {
     name: 'uuid',
-    pattern: new RegExp(
-      `${B}[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}${E}`,
-      'g',
-    ),
+    scope: 'token',
+    pattern: new RegExp(`${B}${HEX}{8}-${HEX}{4}-${HEX}{4}-${HEX}{4}-${HEX}{12}${E}`, 'g'),
+    needs: HAS_DASH,
   },
   {
     name: 'mac',
-    pattern: new RegExp(`${B}[0-9a-fA-F]{2}(?:[:-][0-9a-fA-F]{2}){5}${E}`, 'g'),
+    scope: 'token',
+    pattern: new RegExp(`${B}${HEX}{2}(?:[:-]${HEX}{2}){5}${E}`, 'g'),
+    needs: 0,
   },
   {
-    // Full or `::`-compressed IPv6, optionally bracketed with a port.
+    // Full or `::`-compressed IPv6 (with at least one digit), optionally bracketed with a port.
     name: 'ipv6',
+    scope: 'token',
     pattern: new RegExp(
-      `${B}\\[?(?=[0-9a-fA-F:]*\\d)(?:(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}|(?:[0-9a-fA-F]{1,4}:){1,7}:(?:[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{1,4}){0,6})?|::(?:[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{1,4}){0,6})?)(?:%\\w+)?\\]?(?::\\d{1,5})?(?![\\w:])`,
+      `${B}\\[?(?=[0-9a-fA-F:]*\\d)(?:(?:${HEX}{1,4}:){7}${HEX}{1,4}|(?:${HEX}{1,4}:){1,7}:(?:${HEX}{1,4}(?::${HEX}{1,4}){0,6})?|::(?:${HEX}{1,4}(?::${HEX}{1,4}){0,6})?)(?:%\\w+)?\\]?(?::\\d{1,5})?(?![\\w:])`,
       'g',
     ),
+    needs: HAS_COLON | HAS_DIGIT,
   },
   {
+    // 10.251.203.80, /10.251.203.80, 10.0.0.0/8, 10.250.15.240:50010
     name: 'ipv4',
+    scope: 'token',
     pattern: new RegExp(`${B}/?\\d{1,3}(?:\\.\\d{1,3}){3}(?:/\\d{1,2})?(?::\\d{1,5})?${E}`, 'g'),
+    needs: HAS_DOT | HAS_DIGIT,
   },
   {
-    // `msra-sa-41:9000`, `proxy.cse.cuhk.edu.hk:5070`: a host name with a port.
+    // msra-sa-41:9000, proxy.cse.cuhk.edu.hk:5070: a host name with a port.
     name: 'host-port',
+    scope: 'token',
     pattern: new RegExp(
       `${B}/?(?=[\\w-]*[.-])[A-Za-z0-9][A-Za-z0-9-]*(?:\\.[A-Za-z0-9-]+)*:\\d{2,5}${E}`,
       'g',
     ),
+    needs: HAS_COLON | HAS_DIGIT,
   },
   {
+    // ns.marryaldkfaczcz.com, 5.36.59.76.dynamic-dsl-ip.omantel.net.om (not org.apache.Foo).
     name: 'hostname',
+    scope: 'token',
     pattern: new RegExp(
       `${B}(?!(?:org|com|java|javax|android|sun|jdk)\\.[a-z0-9-]+\\.[a-z])[A-Za-z0-9][A-Za-z0-9-]*(?:\\.[A-Za-z0-9-]+)+\\.${TLD}\\.?(?![\\w.])`,
       'g',
     ),
+    needs: HAS_DOT,
   },
-  { name: 'windows-path', pattern: /\b[A-Za-z]:\\[^\s"'<>|]*/g },
+  {
+    name: 'windows-path',
+    scope: 'token',
+    pattern: /\b[A-Za-z]:\\[^\s"'<>|]*/g,
+    needs: HAS_COLON | HAS_BACKSLASH,
+  },
   {
     // Unix paths: a slash after a boundary, then at least one path character.
     name: 'path',
+    scope: 'token',
     pattern: /(?<![\w.])(?:~|\.{1,2})?\/[\w.@~+%-][\w.@~+%/*:-]*/g,
+    needs: HAS_SLASH,
   },
-  { name: 'hex', pattern: new RegExp(`${B}0[xX][0-9a-fA-F]+${E}`, 'g') },
-  // `Object@1a2b3c`: a Java identity hash.
-  { name: 'object-hash', pattern: /@[0-9a-fA-F]{6,}(?![\w])/g },
+  { name: 'hex', scope: 'token', pattern: new RegExp(`${B}0[xX]${HEX}+${E}`, 'g'), needs: HAS_DIGIT },
+  {
+    // Object@1a2b3c: a Java identity hash.
+    name: 'object-hash',
+    scope: 'token',
+    pattern: new RegExp(`@${HEX}{6,}(?![\\w])`, 'g'),
+    needs: HAS_AT | HAS_DIGIT,
+  },
   {
     // A long hex run with at least one digit and one letter (commit ids, digests, addresses).
     name: 'hex-id',
-    pattern: new RegExp(`${B}(?=[0-9a-fA-F]*[a-fA-F])(?=[0-9a-fA-F]*\\d)[0-9a-fA-F]{8,}${E}`, 'g'),
+    scope: 'token',
+    pattern: new RegExp(`${B}(?=${HEX}*[a-fA-F])(?=${HEX}*\\d)${HEX}{8,}${E}`, 'g'),
+    needs: HAS_DIGIT,
   },
   {
-    // `blk_-1234`, `attempt_1445144423722_0020_m_000000_0`, `DFSClient_NONMAPREDUCE_15_1`: an
-    // identifier whose underscore-separated parts carry a number of three digits or more.
+    // blk_-1234, attempt_1445144423722_0020_m_000000_0, DFSClient_NONMAPREDUCE_1537864556_1: an
+    // identifier with an underscore-separated number of three digits or more.
     name: 'block-id',
-    pattern: new RegExp(
-      `${B}(?=[A-Za-z][A-Za-z0-9_]*_-?\\d{3})[A-Za-z]\\w*(?:-\\d\\w*)?`,
-      'g',
-    ),
+    scope: 'token',
+    pattern: new RegExp(`${B}(?=[A-Za-z][A-Za-z0-9_]*_-?\\d{3})[A-Za-z]\\w*(?:-\\d\\w*)?`, 'g'),
+    needs: HAS_UNDERSCORE | HAS_DIGIT,
   },
-  { name: 'version', pattern: new RegExp(`${B}v\\d+(?:\\.\\d+)+[a-z]*${E}`, 'g') },
   {
-    // `uid=0`, `user=root`, `(class=org.Foo)`: the value of a key=value pair, whatever it is.
-    name: 'key-value',
-    pattern: /(?<![\w.-])([A-Za-z_][\w.-]*=)(?!<\*>)[^\s,;)\]}>]+/g,
-    replacement: `$1${MASK}`,
+    // 4KiB, 512MB, 16K, 125312k
+    name: 'size',
+    scope: 'token',
+    pattern: new RegExp(`${B}\\d+(?:\\.\\d+)?(?:${SIZE_UNIT}|[kKMGTPE]|[kmgt]b)${E}`, 'g'),
+    needs: HAS_DIGIT,
   },
-  { name: 'boolean', pattern: new RegExp(`${B}(?:true|false|null|nil|None|undefined)${E}`, 'g') },
-  // Numbers last: ints, floats, signed, dotted versions, `##`-joined or `|`-joined number lists.
-  { name: 'number', pattern: new RegExp(`${B}[-+]?\\d+(?:\\.\\d+)*${E}`, 'g') },
+  {
+    // 12ms, 3.5s, 5m, 2h
+    name: 'duration',
+    scope: 'token',
+    pattern: new RegExp(`<?${B}\\d+(?:\\.\\d+)?(?:ns|us|µs|ms|s|m|h|d|${DURATION_WORD})${E}`, 'g'),
+    needs: HAS_DIGIT,
+  },
+  { name: 'version', scope: 'token', pattern: new RegExp(`${B}v\\d+(?:\\.\\d+)+[a-z]*${E}`, 'g'), needs: HAS_DIGIT },
+  {
+    // uid=0, pid=12ab: the value of a key=value pair when it carries a digit. Word values
+    // (tty=ssh, state=RUNNING) are usually modes that tell events apart; when they are
+    // variables (user=root), the similarity of the rest of the line generalizes them.
+    name: 'key-value',
+    scope: 'token',
+    pattern: /(?<![\w.-])([A-Za-z_][\w.-]*=)(?!<\*>)(?=[^\s,;)\]}>]*\d)[^\s,;)\]}>]+/g,
+    replacement: `$1${MASK}`,
+    needs: HAS_EQUALS | HAS_DIGIT,
+  },
+  {
+    name: 'boolean',
+    scope: 'token',
+    pattern: new RegExp(`${B}(?:true|false|null|nil|None|undefined)${E}`, 'g'),
+    needs: 0,
+  },
+  // Numbers last: ints, floats, signed, dotted versions, ##-joined or |-joined number lists.
+  { name: 'number', scope: 'token', pattern: new RegExp(`${B}[-+]?\\d+(?:\\.\\d+)*${E}`, 'g'), needs: HAS_DIGIT },
 ];
+
+const MESSAGE_RULES = MASK_RULES.filter((rule) => rule.scope === 'message');
+const TOKEN_RULES = MASK_RULES.filter((rule) => rule.scope === 'token');
+const BOOLEAN_WORD = /(?:true|false|null|nil|None|undefined)/;
 
 /** Collapses runs of masks (`<*> <*>`, `<*><*>`, `<*>.<*>`) so variable-length values agree. */
 const MASK_RUN = /<\*>(?:[\s.,:#|/-]*<\*>)+/g;
-const SPACES = /\s+/g;
+const SPACES = /\s+/;
+const DIGIT = /\d/;
+
+/** The HAS_* flags of a text, in one pass over its characters. */
+function flagsOf(text: string): number {
+  let flags = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) flags |= HAS_DIGIT;
+    else if (c === 47) flags |= HAS_SLASH;
+    else if (c === 46) flags |= HAS_DOT;
+    else if (c === 58) flags |= HAS_COLON;
+    else if (c === 64) flags |= HAS_AT;
+    else if (c === 61) flags |= HAS_EQUALS;
+    else if (c === 95) flags |= HAS_UNDERSCORE;
+    else if (c === 45) flags |= HAS_DASH;
+    else if (c === 92) flags |= HAS_BACKSLASH;
+  }
+  return flags;
+}
+
+function maskToken(token: string): string {
+  if (token === MASK) return token;
+  const flags = flagsOf(token);
+  if (flags === 0 && !BOOLEAN_WORD.test(token)) return token;
+  // The commonest case, a bare (possibly signed or decimal) number.
+  if (/^[-+]?\d+(?:\.\d+)?$/.test(token)) return MASK;
+  let text = token;
+  for (const rule of TOKEN_RULES) {
+    if ((flags & rule.needs) !== rule.needs) continue;
+    if (rule.name === 'mac' && (flags & (HAS_COLON | HAS_DASH)) === 0) continue;
+    text = text.replace(rule.pattern, rule.replacement ?? MASK);
+  }
+  return text;
+}
 
 /**
  * Masks the variables of one message and normalizes its white space.
@@ -157,8 +288,18 @@ const SPACES = /\s+/g;
  */
 export function maskVariables(message: string): string {
   let text = message;
-  for (const rule of MASK_RULES) {
-    text = text.replace(rule.pattern, rule.replacement ?? MASK);
+  if (DIGIT.test(text)) {
+    const flags = flagsOf(text);
+    for (const rule of MESSAGE_RULES) {
+      if ((flags & rule.needs) === rule.needs) text = text.replace(rule.pattern, rule.replacement ?? MASK);
+    }
   }
-  return text.replace(MASK_RUN, MASK).replace(SPACES, ' ').trim();
+  const tokens = text.split(SPACES);
+  let out = '';
+  for (const token of tokens) {
+    if (token === '') continue;
+    const masked = maskToken(token);
+    out = out === '' ? masked : `${out} ${masked}`;
+  }
+  return out.includes(MASK) ? out.replace(MASK_RUN, MASK) : out;
 }

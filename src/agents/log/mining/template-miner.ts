@@ -65,6 +65,39 @@ function isEnumWord(token: string): boolean {
   return token.length >= 3 && ENUM_WORD.test(token) && /[A-Z].*[A-Z]/.test(token);
 }
 
+/**
+ * Whether two differing tokens may be one variable slot. A partly masked token (`rhost=<*>`,
+ * `(<*>)`) is a shape: a plain token fits it when it has the shape's constant parts around the
+ * masks (`rhost=`, `(foo)`); two partly masked tokens fit when their constant parts are equal.
+ */
+function shapesCompatible(a: string, b: string): boolean {
+  if (a === MASK || b === MASK) return true;
+  const aMasked = a.includes(MASK);
+  const bMasked = b.includes(MASK);
+  if (!aMasked && !bMasked) return true;
+  if (aMasked && bMasked) return a.split(MASK).join('') === b.split(MASK).join('');
+  return aMasked ? fitsShape(a, b) : fitsShape(b, a);
+}
+
+/** Whether `token` is `shape` with each mask replaced by some (possibly empty) text. */
+function fitsShape(shape: string, token: string): boolean {
+  const parts = shape.split(MASK);
+  const first = parts[0] ?? '';
+  const last = parts[parts.length - 1] ?? '';
+  if (!token.startsWith(first) || token.length < first.length + last.length || !token.endsWith(last)) {
+    return false;
+  }
+  let at = first.length;
+  const end = token.length - last.length;
+  for (let i = 1; i < parts.length - 1; i++) {
+    const part = parts[i] ?? '';
+    const found = token.indexOf(part, at);
+    if (found < 0 || found + part.length > end) return false;
+    at = found + part.length;
+  }
+  return true;
+}
+
 export class TemplateMiner {
   readonly options: MinerOptions;
   /** Token count → first tree level. */
@@ -190,11 +223,15 @@ export class TemplateMiner {
     return bestScore >= this.options.similarity ? best : undefined;
   }
 
-  /** Share of positions where the template matches the line; −1 when they must not merge. */
+  /**
+   * Share of positions where the template matches the line; −1 when they must not merge (or
+   * cannot reach the threshold: the scan stops as soon as too many positions differ).
+   */
   private similarity(cluster: Cluster, tokens: readonly string[]): number {
     const n = tokens.length;
     if (n === 0) return 1;
     const template = cluster.tokens;
+    const allowed = Math.floor((1 - this.options.similarity) * n + 1e-9);
     let differences = 0;
     let run = 0;
     for (let i = 0; i < n; i++) {
@@ -204,14 +241,14 @@ export class TemplateMiner {
         run = 0;
         continue;
       }
-      // Two different states or event kinds, or two differently shaped typed values
-      // (`(uid=<*>)` vs `LOGIN(uid=<*>)`): different events.
-      if (isEnumWord(t) && isEnumWord(l)) return -1;
-      if (t !== MASK && l !== MASK && t.includes(MASK) && l.includes(MASK)) return -1;
       differences++;
       run++;
+      if (differences > allowed || run > this.options.maxDifferenceRun) return -1;
+      // Two different states or event kinds (`RUNNING` vs `FAILED`), or tokens of different
+      // shapes (`(uid=<*>)` vs `LOGIN(uid=<*>)`, `tty=:<*>` vs `tty=NODEVssh`): different events.
       // A run of differing words is a different phrase, not a variable.
-      if (run > this.options.maxDifferenceRun) return -1;
+      if (isEnumWord(t) && isEnumWord(l)) return -1;
+      if (!shapesCompatible(t, l)) return -1;
     }
     return 1 - differences / n;
   }
