@@ -38,7 +38,8 @@ export type IncidentServiceDeps = {
   observer?: IncidentObserver;
 };
 
-type Active = { record: IncidentRecord; controller: AbortController; done: Promise<IncidentRecord>; targetKey: string };
+/** `targetKey` is null for offline replays: they touch no host, so any number may run at once. */
+type Active = { record: IncidentRecord; controller: AbortController; done: Promise<IncidentRecord>; targetKey: string | null };
 
 /**
  * The use cases behind the API and the CLI: start, stop, halt, read. It owns the running
@@ -61,8 +62,8 @@ export class IncidentService {
     }
     const log = this.deps.log.child({ scenario: request.scenario });
     const opened = await this.deps.connector.open(request, log);
-    const targetKey = opened.target.kind === 'ssh' ? `${opened.target.host}:${opened.target.port}` : `offline:${opened.target.bundle}:${Math.random()}`;
-    if ([...this.active.values()].some((a) => a.targetKey === targetKey)) {
+    const targetKey = opened.target.kind === 'ssh' ? `${opened.target.host}:${opened.target.port}` : null;
+    if (targetKey !== null && [...this.active.values()].some((a) => a.targetKey === targetKey)) {
       await opened.source.close();
       throw new ConflictError(`An incident is already running on ${targetKey}; one at a time per target`);
     }
