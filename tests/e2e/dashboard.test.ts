@@ -1,4 +1,4 @@
-import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Page } from 'puppeteer-core';
 import { EXAMPLES_DIR, tempDir } from '../fixtures/paths.js';
@@ -40,10 +40,18 @@ describe('dashboard in Chromium', () => {
     hostile = await tempDir('e2e-examples');
     await cp(EXAMPLES_DIR, hostile.dir, { recursive: true });
     await cp(path.join(EXAMPLES_DIR, 'disk_fill'), path.join(hostile.dir, 'hostile'), { recursive: true });
-    const syslog = path.join(hostile.dir, 'hostile', 'logs', 'incident', 'syslog.log');
-    const lines = (await readFile(syslog, 'utf8')).split('\n');
-    lines.splice(1, 0, 'Nov 20 14:00:23 chsbx kernel: write failed <img src=x onerror="document.title=\'pwned\'"><b>bold</b>: No space left on device');
-    await writeFile(syslog, lines.join('\n'));
+    // A stream of its own, so the test does not depend on which streams the recording has.
+    const logDir = path.join(hostile.dir, 'hostile', 'logs', 'incident');
+    await mkdir(logDir, { recursive: true });
+    await writeFile(
+      path.join(logDir, 'kernel.log'),
+      'Nov 20 14:00:23 chsbx kernel: write failed <img src=x onerror="document.title=\'pwned\'"><b>bold</b>: No space left on device\n',
+    );
+    // The sandbox recording of disk_fill has no log lines (nothing there writes to the full /tmp);
+    // give the form's copy the kernel line a full disk logs, so the logs panel has a template.
+    const diskLogs = path.join(hostile.dir, 'disk_fill', 'logs', 'incident');
+    await mkdir(diskLogs, { recursive: true });
+    await writeFile(path.join(diskLogs, 'kernel.log'), 'Nov 22 23:50:31 chaos-sandbox kernel: EXT4-fs warning (device loop0): ext4_da_write_begin: write failed: No space left on device\n');
     server = await startTestServer({ CHAOS_EXAMPLES_DIR: hostile.dir });
     chrome = await launchBrowser();
   });

@@ -1,4 +1,7 @@
+import path from 'node:path';
+import { readBundle } from '../../../src/evidence/bundle.js';
 import { startTestServer, waitForIncident, type TestServer } from '../../fixtures/coordinator.js';
+import { EXAMPLES_DIR } from '../../fixtures/paths.js';
 
 /** `options.replay_speed`: the paced offline replay the dashboard offers to watch an incident live. */
 describe('offline replay_speed', () => {
@@ -15,11 +18,14 @@ describe('offline replay_speed', () => {
     const res = await start({ scenario: 'cpu_spike', options: { offline: true, replay_speed: 16 } });
     const { incident_id } = (await res.json()) as { incident_id: string };
     const status = (await waitForIncident(server.url, incident_id)) as { status: string; phase_ms: Record<string, number>; trace: { content: { summary?: string } }[] };
-    // The cpu_spike recording: a 19 s baseline and a 29 s incident window.
+    // The recording's own windows, whatever length they were recorded with.
+    const { manifest } = await readBundle(path.join(EXAMPLES_DIR, 'cpu_spike'));
+    const ms = (w: { start: string; end: string }) => Date.parse(w.end) - Date.parse(w.start);
+    const [baseline, incident] = [ms(manifest.windows.baseline), ms(manifest.windows.incident)];
     expect(status.status).toBe('completed');
-    expect(status.phase_ms.baseline).toBeGreaterThanOrEqual((19_000 / 16) * 0.95);
-    expect(status.phase_ms.observe).toBeGreaterThanOrEqual((29_000 / 16) * 0.95);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(48_000 / 16);
+    expect(status.phase_ms.baseline).toBeGreaterThanOrEqual((baseline / 16) * 0.95);
+    expect(status.phase_ms.observe).toBeGreaterThanOrEqual((incident / 16) * 0.95);
+    expect(Date.now() - started).toBeGreaterThanOrEqual((baseline + incident) / 16);
     expect(status.trace[0]?.content.summary).toContain('(replayed at 16x)');
   }, 20_000);
 
