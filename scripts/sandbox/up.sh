@@ -92,8 +92,9 @@ else
   # A dead or half-built sandbox from before: its namespaces are gone with its init; start clean.
   rm -f "$SBX_STATE/init.pid"
   install -m 0755 "$SBX_HERE/init.py" "$SBX_STATE/chaos-sandbox-init"
-  ip netns exec "$SBX_NS" setsid unshare --pid --fork --mount --uts --ipc --mount-proc --propagation private \
-    -- /usr/bin/python3 "$SBX_STATE/chaos-sandbox-init" </dev/null >>"$SBX_STATE/init.log" 2>&1 9>&- &
+  # Forked away with `setsid -f` (like sshd below): never a child this script could wait on.
+  setsid -f ip netns exec "$SBX_NS" unshare --pid --fork --mount --uts --ipc --mount-proc --propagation private \
+    -- /usr/bin/python3 "$SBX_STATE/chaos-sandbox-init" </dev/null >>"$SBX_STATE/init.log" 2>&1 9>&-
   PID=""
   for _ in $(seq 1 50); do
     sleep 0.1
@@ -177,10 +178,12 @@ if [[ -n $SSHD_PID ]] && sbx_exec kill -0 "$SSHD_PID" 2>/dev/null; then
 else
   # There is no syslog daemon in the sandbox: sshd logs to stderr (-e), and each line gets an
   # RFC 3339 timestamp and a syslog-like prefix, so logs.py can place it in time ("auth" stream).
+  # `setsid -f` forks the launcher away, so it is never a child of this script: this script (and
+  # whoever runs it and waits for its exit) can never end up waiting on the long-lived sshd.
   # shellcheck disable=SC2016  # expanded by the inner bash
-  sbx_exec setsid bash -c '/usr/sbin/sshd -D -e -f "$1" 2>&1 </dev/null |
+  setsid -f nsenter -t "$(init_pid)" -m -u -i -n -p --wd=/ -- bash -c '/usr/sbin/sshd -D -e -f "$1" 2>&1 </dev/null |
     while IFS= read -r line; do printf "%(%Y-%m-%dT%H:%M:%S%z)T %s sshd: %s\n" -1 "$2" "$line"; done >>/var/log/auth.log' \
-    sandbox-sshd "$SBX_STATE/sshd_config" "$SBX_HOSTNAME" </dev/null >/dev/null 2>&1 &
+    sandbox-sshd "$SBX_STATE/sshd_config" "$SBX_HOSTNAME" </dev/null >/dev/null 2>&1 9>&-
   for _ in $(seq 1 50); do
     SSHD_PID=$(sbx_exec cat /run/sshd.pid 2>/dev/null | tr -dc '0-9' || true)
     [[ -n $SSHD_PID ]] && break
