@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/ensure-system-deps.sh test
-[ -d node_modules ] || npm ci --no-audit --no-fund
+# npm install, not npm ci: see .ci/run.
+[ -d node_modules ] || npm install --no-audit --no-fund
 
 echo "== typecheck"; npx tsc -p tsconfig.json --noEmit
 echo "== lint"; npx eslint .
