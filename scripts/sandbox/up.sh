@@ -136,11 +136,16 @@ EOF
 say "mounts: /tmp is a $(sbx_exec df -h --output=size /tmp | tail -n 1 | xargs) ext4 image on $(sbx_exec findmnt -n -o SOURCE /tmp); private /run, /var/log, /etc/hosts"
 
 # --- provisioning: the same script as for a droplet, run inside the sandbox ----------------------
+# The sandbox has a /tmp of its own, so a checkout under /tmp is invisible inside it: provision from
+# a copy staged in the state dir, which both sides see.
 say "provision: running vm_provisioning/provision.sh inside the sandbox"
-sbx_exec bash "$SBX_REPO/vm_provisioning/provision.sh" --no-packages --mode pidfile \
+rm -rf "$SBX_STATE/src"
+install -d -m 0755 "$SBX_STATE/src"
+cp -R "$SBX_REPO/vm_provisioning" "$SBX_REPO/chaos-scripts" "$SBX_STATE/src/"
+sbx_exec bash "$SBX_STATE/src/vm_provisioning/provision.sh" --no-packages --mode pidfile \
   --pubkey-file "$SBX_STATE/sre-demo_ed25519.pub" --user "$SBX_USER" \
   --listen "$SBX_ADDR" --api-port "$SBX_API_PORT" --pg-port "$SBX_PG_PORT" --pg-allow "$SBX_CIDR" \
-  --pg-datadir "$SBX_STATE/pgdata" --scripts-src "$SBX_REPO/chaos-scripts" | sed 's/^/    /'
+  --pg-datadir "$SBX_STATE/pgdata" --scripts-src "$SBX_STATE/src/chaos-scripts" | sed 's/^/    /'
 
 # --- sshd --------------------------------------------------------------------------------------------
 cat >"$SBX_STATE/sshd_config" <<EOF
