@@ -13,8 +13,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { loadConfig } from '../src/config/index.js';
-import { createCoordinator } from '../src/coordinator.js';
-import { createApp, startWebServer } from '../src/http/create-app.js';
+import { startCoordinatorServer } from '../src/http/start-coordinator-server.js';
 import { createLogger } from '../src/logger.js';
 import { repoRoot } from './loghub.js';
 import { median } from './stats.js';
@@ -43,9 +42,7 @@ export async function runSshPipelineBench(log: (line: string) => void, rounds = 
   };
 
   const config = loadConfig({ CHAOS_INCIDENTS_DIR: dir, CHAOS_TARGETS_FILE: targetsFile, CHAOS_KEYS_DIR: keysDir, CHAOS_LOG_LEVEL: 'silent', CHAOS_PORT: '0' });
-  const logger = createLogger('silent');
-  const coordinator = await createCoordinator(config, logger);
-  const server = await startWebServer(createApp({ incidents: coordinator.incidents, store: coordinator.store, log: logger, maxBodyBytes: 65_536, version: coordinator.version }), 0, '127.0.0.1');
+  const { server, stop } = await startCoordinatorServer(config, createLogger('silent'));
   const sshTimes: number[] = [];
   const overheads: number[] = [];
   let transport = { connections: 0, exec_channels: 0, max_concurrent_channels: 0 };
@@ -74,8 +71,7 @@ export async function runSshPipelineBench(log: (line: string) => void, rounds = 
       transport = status.trace.find((e) => e.content?.transport)?.content.transport ?? transport;
     }
   } finally {
-    await coordinator.close();
-    await server.stop();
+    await stop();
     await rm(dir, { recursive: true, force: true });
   }
   const result: SshBenchResult = {

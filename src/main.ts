@@ -1,8 +1,6 @@
 import { loadConfig } from './config/index.js';
-import { createCoordinator } from './coordinator.js';
-import { createApp, startWebServer } from './http/create-app.js';
+import { startCoordinatorServer } from './http/start-coordinator-server.js';
 import { createLogger } from './logger.js';
-import { createMetrics } from './observability/metrics.js';
 
 /**
  * Starts the API server: the only place, with the CLI entry, that reads process.env.
@@ -11,28 +9,15 @@ import { createMetrics } from './observability/metrics.js';
 export async function serve(env: Record<string, string | undefined> = process.env): Promise<void> {
   const config = loadConfig(env);
   const log = createLogger(config.CHAOS_LOG_LEVEL);
-  const metrics = createMetrics();
-  const coordinator = await createCoordinator(config, log, { observer: metrics });
-  const app = createApp({
-    incidents: coordinator.incidents,
-    store: coordinator.store,
-    log,
-    ...(config.CHAOS_API_TOKEN ? { apiToken: config.CHAOS_API_TOKEN } : {}),
-    maxBodyBytes: config.CHAOS_MAX_BODY_BYTES,
-    version: coordinator.version,
-    showStacks: env.NODE_ENV === 'development',
-    metrics,
-  });
-  const server = await startWebServer(app, config.CHAOS_PORT, config.CHAOS_BIND);
-  log.info({ url: server.url, incidentsDir: coordinator.store.root }, 'Chaos-Handler coordinator listening');
+  const { server, stop } = await startCoordinatorServer(config, log, { showStacks: env.NODE_ENV === 'development' });
+  log.info({ url: server.url, incidentsDir: config.CHAOS_INCIDENTS_DIR }, 'Chaos-Handler coordinator listening');
 
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'Shutting down: stopping running incidents and reverting their chaos');
-    await coordinator.close();
-    await server.stop();
+    await stop();
     log.info('Shut down cleanly');
     process.exit(0);
   };
