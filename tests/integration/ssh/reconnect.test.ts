@@ -85,6 +85,9 @@ describe('reconnect against a real sshd', () => {
     const conn = connection({ reconnect: { initialDelayMs: 50, maxDelayMs: 100, maxAttempts: 3 } });
     await conn.connect();
     await stopListener(sshd);
+    // Queue only once the client has seen the drop: before that, a command would start on the
+    // dying link and fail as `lost` (in flight), which is another case.
+    expect(await waitFor(() => conn.connectionState !== 'ready', 10_000)).toBe(true);
     const queued = conn.exec('echo late', { timeoutMs: 20_000 }).catch((e: unknown) => e);
     const error = await queued;
     expect(error).toBeInstanceOf(SshConnectionError);
@@ -106,6 +109,7 @@ describe('reconnect against a real sshd', () => {
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', `${sshd.hostKey.privatePath}.new`]);
     execFileSync('mv', ['-f', `${sshd.hostKey.privatePath}.new`, sshd.hostKey.privatePath]);
     execFileSync('mv', ['-f', `${sshd.hostKey.privatePath}.new.pub`, `${sshd.hostKey.privatePath}.pub`]);
+    expect(await waitFor(() => conn.connectionState !== 'ready', 10_000)).toBe(true);
     await sshd.start();
 
     const error = await conn.exec('echo hi', { timeoutMs: 20_000 }).catch((e: unknown) => e);
