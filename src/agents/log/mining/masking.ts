@@ -30,6 +30,9 @@ const HAS_EQUALS = 32;
 const HAS_UNDERSCORE = 64;
 const HAS_DASH = 128;
 const HAS_BACKSLASH = 256;
+const HAS_LETTER = 512;
+/** A `*` (a mask already) or white space: not a plain value. */
+const HAS_STAR = 1024;
 
 /** One masking rule; exported so that tests can name the rule a case exercises. */
 export interface MaskRule {
@@ -40,6 +43,10 @@ export interface MaskRule {
   readonly replacement?: string;
   /** HAS_* flags the text must all have for the rule to be tried (0: always tried). */
   readonly needs: number;
+  /** A cheaper test the text must pass before the rule is tried. */
+  readonly hint?: RegExp;
+  /** Shortest text the rule can match (tokens shorter than this skip it). */
+  readonly minLength?: number;
 }
 
 const MONTH = '(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\\.?';
@@ -91,6 +98,7 @@ export const MASK_RULES: readonly MaskRule[] = [
       `${B}\\d+(?:\\.\\d+)?\\s${SIZE_UNIT}(?:\\s\\(\\d+(?:\\.\\d+)?\\s?${SIZE_UNIT}\\))?${E}`,
       'g',
     ),
+    hint: /\d\s[bkKMGTPE]/,
     needs: HAS_DIGIT,
   },
   {
@@ -98,6 +106,7 @@ export const MASK_RULES: readonly MaskRule[] = [
     name: 'duration-words',
     scope: 'message',
     pattern: new RegExp(`<?${B}\\d+(?:\\.\\d+)?\\s${DURATION_WORD}${E}`, 'g'),
+    hint: /\d\s[nmsdh]/,
     needs: HAS_DIGIT,
   },
   // --- token rules ------------------------------------------------------------------------
@@ -125,12 +134,14 @@ export const MASK_RULES: readonly MaskRule[] = [
     scope: 'token',
     pattern: new RegExp(`${B}${HEX}{8}-${HEX}{4}-${HEX}{4}-${HEX}{4}-${HEX}{12}${E}`, 'g'),
     needs: HAS_DASH,
+    minLength: 36,
   },
   {
     name: 'mac',
     scope: 'token',
     pattern: new RegExp(`${B}${HEX}{2}(?:[:-]${HEX}{2}){5}${E}`, 'g'),
     needs: 0,
+    minLength: 17,
   },
   {
     // Full or `::`-compressed IPv6 (with at least one digit), optionally bracketed with a port.
@@ -196,6 +207,7 @@ export const MASK_RULES: readonly MaskRule[] = [
     scope: 'token',
     pattern: new RegExp(`${B}(?=${HEX}*[a-fA-F])(?=${HEX}*\\d)${HEX}{8,}${E}`, 'g'),
     needs: HAS_DIGIT,
+    minLength: 8,
   },
   {
     // blk_-1234, attempt_1445144423722_0020_m_000000_0, DFSClient_NONMAPREDUCE_1537864556_1: an
@@ -242,7 +254,9 @@ export const MASK_RULES: readonly MaskRule[] = [
 
 const MESSAGE_RULES = MASK_RULES.filter((rule) => rule.scope === 'message');
 const TOKEN_RULES = MASK_RULES.filter((rule) => rule.scope === 'token');
-const BOOLEAN_WORD = /(?:true|false|null|nil|None|undefined)/;
+const BOOLEAN_RULE = TOKEN_RULES.find((rule) => rule.name === 'boolean') ?? TOKEN_RULES[0];
+/** First letters of the boolean words (t, f, n, N, u). */
+const BOOLEAN_START = new Set([116, 102, 110, 78, 117]);
 
 /** Collapses runs of masks (`<*> <*>`, `<*><*>`, `<*>.<*>`) so variable-length values agree. */
 const MASK_RUN = /<\*>(?:[\s.,:#|/-]*<\*>)+/g;
@@ -263,19 +277,34 @@ function flagsOf(text: string): number {
     else if (c === 95) flags |= HAS_UNDERSCORE;
     else if (c === 45) flags |= HAS_DASH;
     else if (c === 92) flags |= HAS_BACKSLASH;
+    else if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c > 127) flags |= HAS_LETTER;
+    else if (c === 42 || c === 32 || c === 9) flags |= HAS_STAR;
   }
   return flags;
 }
 
+const OPENERS = '([{<"\'';
+const CLOSERS = ')]}>"\',;:.';
+
 function maskToken(token: string): string {
   if (token === MASK) return token;
   const flags = flagsOf(token);
-  if (flags === 0 && !BOOLEAN_WORD.test(token)) return token;
-  // The commonest case, a bare (possibly signed or decimal) number.
-  if (/^[-+]?\d+(?:\.\d+)?$/.test(token)) return MASK;
+  if ((flags & ~HAS_LETTER) === 0) {
+    // A plain word: only a boolean can be a value.
+    return BOOLEAN_START.has(token.charCodeAt(0)) ? token.replace(BOOLEAN_RULE.pattern, MASK) : token;
+  }
+  // The commonest case: digits and punctuation only (numbers, addresses, clocks, number lists).
+  // The value is masked whole; brackets and trailing punctuation around it are kept.
+  if ((flags & (HAS_LETTER | HAS_STAR)) === 0 && (flags & HAS_DIGIT) !== 0) {
+    let start = 0;
+    while (start < token.length && OPENERS.includes(token.charAt(start))) start++;
+    let end = token.length;
+    while (end > start && CLOSERS.includes(token.charAt(end - 1))) end--;
+    return `${token.slice(0, start)}${MASK}${token.slice(end)}`;
+  }
   let text = token;
   for (const rule of TOKEN_RULES) {
-    if ((flags & rule.needs) !== rule.needs) continue;
+    if ((flags & rule.needs) !== rule.needs || text.length < (rule.minLength ?? 0)) continue;
     if (rule.name === 'mac' && (flags & (HAS_COLON | HAS_DASH)) === 0) continue;
     text = text.replace(rule.pattern, rule.replacement ?? MASK);
   }
@@ -291,15 +320,21 @@ export function maskVariables(message: string): string {
   if (DIGIT.test(text)) {
     const flags = flagsOf(text);
     for (const rule of MESSAGE_RULES) {
-      if ((flags & rule.needs) === rule.needs) text = text.replace(rule.pattern, rule.replacement ?? MASK);
+      if ((flags & rule.needs) !== rule.needs) continue;
+      if (rule.hint !== undefined && !rule.hint.test(text)) continue;
+      text = text.replace(rule.pattern, rule.replacement ?? MASK);
     }
   }
   const tokens = text.split(SPACES);
-  let out = '';
+  let masks = false;
+  let j = 0;
   for (const token of tokens) {
     if (token === '') continue;
     const masked = maskToken(token);
-    out = out === '' ? masked : `${out} ${masked}`;
+    if (!masks && masked.includes(MASK)) masks = true;
+    tokens[j++] = masked;
   }
-  return out.includes(MASK) ? out.replace(MASK_RUN, MASK) : out;
+  tokens.length = j;
+  const out = tokens.join(' ');
+  return masks ? out.replace(MASK_RUN, MASK) : out;
 }
