@@ -70,7 +70,10 @@ const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.$-]*$/;
 const QUALIFIER = /^(?:\*\d+|\(\d+\)|\d+)$/;
 /** A component token, bounded in length so that a hostile line costs linear time. */
 function isComponent(token: string): boolean {
-  return token.length <= 128 && !/^\d/.test(token) && COMPONENT.test(token);
+  if (token.length > 128) return false;
+  // nginx: `pid#tid:`
+  if (/^\d+#\d+:$/.test(token)) return true;
+  return !/^\d/.test(token) && COMPONENT.test(token);
 }
 const PID = /^(?:\d{1,10}|\[\d{1,10}\]|\(\d{1,10}\))$/;
 
