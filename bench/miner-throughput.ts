@@ -112,8 +112,13 @@ export function syntheticLineGenerator(seed = 42): (n: number) => string {
     if (r < 0.97) {
       return `${syslog} dockerd[${pid}]: time="${iso}" level=info msg="Container ${hex(64)} health status changed to ${rand() < 0.8 ? 'healthy' : 'unhealthy'}" container=${hex(12)} image=registry.local:5000/${pick(SERVICES)}:${int(9)}.${int(9)}.${int(9)}`;
     }
-    // One-off lines: a word pattern that keeps minting new templates (exercises the cluster cap).
-    return `${iso} INFO [job-${int(100)}] batch: ${pick(WORDS)} ${pick(WORDS)} ${pick(WORDS)} step ${WORDS[n % 12] ?? ''}${Math.floor(n / 12) % 997} finished with code ${int(3)}`;
+    // One-off lines: made-up words that keep minting new templates (exercises the cluster caps).
+    const word = (v: number): string => {
+      let w = '';
+      for (let x = v + 26 * 26; x > 0; x = Math.floor(x / 26)) w += String.fromCharCode(97 + (x % 26));
+      return w;
+    };
+    return `${iso} INFO [job-${int(100)}] batch: ${word(n)} ${word(n * 7 + 3)} ${word(n * 13 + 5)} step finished with code ${int(3)}`;
   };
 }
 

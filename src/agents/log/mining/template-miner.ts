@@ -11,12 +11,20 @@
  * Departures from vanilla Drain, each because it fixed a measured grouping error on Loghub:
  * - masking does most of the work (see masking.ts), and runs of masks collapse into one so that
  *   variable-length values (`0 bytes` / `18846 bytes (18.4 KB)`, lists of block ids) agree;
- * - similarity counts a template's `<*>` as a match, so a cluster that has generalized keeps
- *   attracting its lines instead of drifting below the threshold;
- * - two different all-capitals words at one position never merge: they are states or event
- *   kinds (`from NEW to UNASSIGNED` vs `from RUNNING to FAILED`), not values;
+ * - similarity counts a `<*>` that lines differed at (a generalized position) as a match, so a
+ *   cluster that has generalized keeps attracting its lines; a `<*>` that masking put in the
+ *   founding line is a typed slot (number, address…), and a plain word there is a difference
+ *   (`renew session <*> at` vs `establish new session at`);
+ * - some differences forbid a merge whatever the similarity: two different all-capitals words
+ *   (states or event kinds: `from NEW to UNASSIGNED` vs `from RUNNING to FAILED`), tokens of
+ *   different shapes (`(uid=<*>)` vs `LOGIN(uid=<*>)`), and a run of more than
+ *   `maxDifferenceRun` adjacent differing tokens (a different phrase, not a variable);
+ * - the scan of a cluster stops as soon as too many positions differ (speed);
  * - clusters of one leaf whose templates become identical are merged; the older id survives and
  *   the younger becomes an alias (`resolve`).
+ * Not done: a final re-pass re-assigning lines to the merged templates. It would need the lines
+ * again (standard input cannot be re-read, and lines are never stored); the Loghub figures are
+ * those of the ids printed online, without `resolve`.
  *
  * Online and bounded: every line gets its id when it is read; ids never change meaning (an id
  * names a cluster, whose template may still generalize later). Lines are never stored. Clusters
