@@ -67,9 +67,11 @@ elif [[ -d $SBX_STATE ]]; then
   warn "no $SBX_STATE/owned.list: leaving users, /opt/chaos-scripts and /etc/chaos-handler alone"
 fi
 
-# --- coordinator config ------------------------------------------------------------------------------
-if [[ -f $SBX_CONFIG/targets.json ]]; then
-  python3 - "$SBX_CONFIG/targets.json" "$SBX_TARGET" <<'EOF'
+# --- coordinator config: every checkout this sandbox enrolled into (enrolled.list), and this one ---
+unenrol() {
+  local config=$1
+  if [[ -f $config/targets.json ]]; then
+    if python3 - "$config/targets.json" "$SBX_TARGET" <<'EOF'
 import json, os, sys
 path, name = sys.argv[1], sys.argv[2]
 try:
@@ -100,15 +102,20 @@ os.chmod(tmp, st.st_mode & 0o777)
 os.replace(tmp, path)
 print(f"[sandbox] config: removed target {name!r} from {path}")
 EOF
-fi
-if [[ -e $SBX_CONFIG/keys/$SBX_KEY_NAME ]]; then
-  rm -f "$SBX_CONFIG/keys/$SBX_KEY_NAME"
-  say "config: removed key $SBX_CONFIG/keys/$SBX_KEY_NAME"
-fi
-rmdir "$SBX_CONFIG/keys" 2>/dev/null || true
-rmdir "$SBX_CONFIG" 2>/dev/null || true
+    then :; else warn "could not update $config/targets.json"; fi
+  fi
+  if [[ -e $config/keys/$SBX_KEY_NAME ]]; then
+    rm -f "$config/keys/$SBX_KEY_NAME"
+    say "config: removed key $config/keys/$SBX_KEY_NAME"
+  fi
+  rmdir "$config/keys" 2>/dev/null || true
+  rmdir "$config" 2>/dev/null || true
+}
+{ cat "$SBX_STATE/enrolled.list" 2>/dev/null || true; echo "$SBX_CONFIG"; } | sort -u | while IFS= read -r config; do
+  if [[ $config == /* && -d $config ]]; then unenrol "$config"; fi
+done
 
 # --- state -----------------------------------------------------------------------------------------------
 if [[ -d $SBX_STATE ]]; then rm -rf -- "$SBX_STATE"; say "state: removed $SBX_STATE"; fi
 say "down in $(( ($(date +%s%N) - T0) / 1000000 )) ms"
-rm -f "$SBX_LOCK"
+# The lock file stays (an empty file in /run): removing it would let a waiting and a new run both "hold" it.

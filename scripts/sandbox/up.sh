@@ -233,6 +233,9 @@ os.chmod(tmp, 0o644)
 os.replace(tmp, path)
 EOF
 say "enrol: $SBX_CONFIG/targets.json target \"$SBX_TARGET\", key $SBX_CONFIG/keys/$SBX_KEY_NAME"
+# Every checkout this sandbox enrolled into, so that down.sh (run from any of them) un-enrols all.
+touch "$SBX_STATE/enrolled.list"
+grep -qxF "$SBX_CONFIG" "$SBX_STATE/enrolled.list" || echo "$SBX_CONFIG" >>"$SBX_STATE/enrolled.list"
 
 # --- verify ---------------------------------------------------------------------------------------------
 if ! bash "$SBX_HERE/status.sh" | sed 's/^/    /'; then
