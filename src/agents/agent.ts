@@ -43,7 +43,22 @@ export type AgentResult<T> = { ok: true; findings: T } | { ok: false; error: str
 export interface Agent<N extends AgentName = AgentName> {
   readonly name: N;
   run(input: AgentInput): Promise<AgentResult<Findings[N]>>;
+  /**
+   * A second look once the fault is reverted: the pipeline watches the host until every agent
+   * with one says `settled` (or the recovery window ends), then runs it on the evidence with
+   * that window added (the MetricsAgent measures the recovery time).
+   */
+  readonly afterRevert?: AfterRevert<Findings[N]>;
 }
 
+export type AfterRevert<F> = {
+  settled(findings: F, evidence: Evidence): boolean;
+  run(input: AgentInput): Promise<AgentResult<F>>;
+};
+
 /** Any agent, as the pipeline runs them: its findings land under its own name. */
-export type AnyAgent = { readonly name: AgentName; run(input: AgentInput): Promise<AgentResult<Findings[AgentName]>> };
+export type AnyAgent = {
+  readonly name: AgentName;
+  run(input: AgentInput): Promise<AgentResult<Findings[AgentName]>>;
+  readonly afterRevert?: AfterRevert<Findings[AgentName]>;
+};

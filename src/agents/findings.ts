@@ -3,6 +3,7 @@
  * scenario name (blind diagnosis). `fix_suggestion.json` is the Diagnosis written to disk.
  */
 import { z } from 'zod';
+import type { SamplePhase } from '../evidence/schema.js';
 import { RootCauseCategory } from '../incidents/schema.js';
 
 export type Severity = 'debug' | 'info' | 'notice' | 'warning' | 'error' | 'critical';
@@ -70,7 +71,7 @@ export type SeriesFinding = {
   mean_z: number;
   anomalous: boolean;
   windows: AnomalyWindow[];
-  points: { t: string; v: number; phase: 'baseline' | 'incident' }[];
+  points: { t: string; v: number; phase: SamplePhase }[];
 };
 
 export type ProcessAttribution = {
@@ -105,6 +106,34 @@ export type MetricFindings = {
   time_to_detect_s: number | null;
   /** Seconds from revert until every anomalous series was back inside its baseline band. */
   recovery_s: number | null;
+  /** How each anomalous series came back after the revert; null before the revert is watched. */
+  recovery: RecoveryFindings | null;
+};
+
+/** One anomalous series after the revert. */
+export type SeriesRecovery = {
+  key: string;
+  label: string;
+  /** `recovered`: back inside the baseline band and still there at the end of the watch. */
+  state: 'recovered' | 'still_out' | 'no_data';
+  /** Seconds after the revert when it came back for good; null unless recovered. */
+  back_after_s: number | null;
+  /** Slow by construction (load average, swap): reported, but not waited for. */
+  lagging: boolean;
+  last: number | null;
+  band: { lo: number; hi: number };
+};
+
+export type RecoveryFindings = {
+  reverted_at: string;
+  /** Seconds of samples after the revert that were looked at. */
+  watched_s: number;
+  samples: number;
+  /** Every anomalous series that is not lagging is back inside its band. */
+  recovered: boolean;
+  /** When the last of them came back; null when not all did. */
+  recovery_s: number | null;
+  series: SeriesRecovery[];
 };
 
 export const EvidenceRef = z.object({

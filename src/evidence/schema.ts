@@ -10,8 +10,16 @@
  */
 import { z } from 'zod';
 
+/** The two windows the agents analyse (and whose logs are collected). */
 export const Phase = z.enum(['baseline', 'incident']);
 export type Phase = z.infer<typeof Phase>;
+
+/**
+ * When a sample or probe was taken: one of the analysed windows, or `recovery`, the short watch
+ * after the revert that measures how long the host takes to get back inside its baseline band.
+ */
+export const SamplePhase = z.enum([...Phase.options, 'recovery']);
+export type SamplePhase = z.infer<typeof SamplePhase>;
 
 const Iso = z.string().datetime({ offset: true });
 
@@ -65,7 +73,7 @@ export type DbSample = z.infer<typeof DbSample>;
 /** One sample of the host, taken every second by the streaming sampler. */
 export const MetricSample = z.object({
   t: Iso,
-  phase: Phase,
+  phase: SamplePhase,
   cpu: z.object({
     busy_pct: z.number().min(0).max(100),
     iowait_pct: z.number().min(0).max(100),
@@ -93,7 +101,7 @@ export type ProbeTarget = z.infer<typeof ProbeTarget>;
 /** A health probe of the victim stack, taken alongside each sample. */
 export const ProbeResult = z.object({
   t: Iso,
-  phase: Phase,
+  phase: SamplePhase,
   target: ProbeTarget,
   ok: z.boolean(),
   latency_ms: z.number().nonnegative().nullable(),
@@ -149,6 +157,10 @@ export type HostSnapshot = z.infer<typeof HostSnapshot>;
 export const Window = z.object({ start: Iso, end: Iso });
 export type Window = z.infer<typeof Window>;
 
+/** The analysed windows, plus the recovery watch after the revert when there was one. */
+export const Windows = z.object({ baseline: Window, incident: Window, recovery: Window.optional() });
+export type Windows = z.infer<typeof Windows>;
+
 /** Bundle manifest: provenance only. Nothing downstream may read `label`. */
 export const BundleManifest = z.object({
   format_version: z.literal(1),
@@ -157,7 +169,7 @@ export const BundleManifest = z.object({
   host: z.string().max(256),
   recorded_from: z.enum(['sandbox', 'droplet', 'vm', 'synthetic']),
   recorded_at: Iso,
-  windows: z.object({ baseline: Window, incident: Window }),
+  windows: Windows,
   /** When the fault was injected, if one was; used for time-to-detect. */
   fault_started_at: Iso.nullable(),
   /** When the fault was reverted, if it was within the recording; used for recovery time. */
@@ -169,7 +181,7 @@ export type BundleManifest = z.infer<typeof BundleManifest>;
 export const Evidence = z.object({
   source: z.enum(['offline', 'ssh']),
   host: z.string(),
-  windows: z.object({ baseline: Window, incident: Window }),
+  windows: Windows,
   fault_started_at: Iso.nullable(),
   fault_reverted_at: Iso.nullable(),
   logs: z.object({ baseline: z.array(LogStream), incident: z.array(LogStream) }),

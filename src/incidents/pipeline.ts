@@ -1,9 +1,10 @@
-import type { AgentServices, AnyAgent } from '../agents/agent.js';
+import type { AgentInput, AgentResult, AgentServices, AnyAgent } from '../agents/agent.js';
 import type { Findings } from '../agents/findings.js';
 import { ANALYSIS_AGENTS, REPORT_AGENT } from '../agents/registry.js';
 import { errorMessage } from '../errors.js';
 import type { Evidence } from '../evidence/schema.js';
 import type { EvidenceSource } from '../evidence/source.js';
+import { withRecovery } from '../evidence/with-recovery.js';
 import type { Logger } from '../logger.js';
 import type { IncidentObserver } from '../observability/observers.js';
 import type { IncidentStore } from '../store/incident-store.js';
@@ -26,15 +27,19 @@ export type PipelineDeps = {
   observer?: IncidentObserver;
 };
 
+/** How long an agent that ignores an abort gets to settle before the pipeline moves on without it. */
+const AGENT_SETTLE_MS = 2_000;
+
 /**
- * One incident, start to finish: baseline → chaos → observe → agents → revert → report.
+ * One incident, start to finish: baseline → chaos → observe → agents → revert → recovery → report.
  * The revert runs on every exit path; an abort (stop, halt, SIGTERM) skips straight to it.
  */
 export async function runPipeline(record: IncidentRecord, options: StartIncidentRequest['options'], deps: PipelineDeps, signal: AbortSignal): Promise<IncidentRecord> {
   const run = new IncidentRun(record, deps);
   const { source, chaos } = deps;
   const findings: Partial<Findings> = {};
-  let evidence: Evidence | null = null;
+  // Declared wide: TypeScript cannot see the assignments inside the phase callbacks.
+  let evidence = null as Evidence | null;
 
   await run.trace('Coordinator', 'info', { summary: `incident started: evidence from ${source.description}`, options });
   try {
@@ -57,21 +62,40 @@ export async function runPipeline(record: IncidentRecord, options: StartIncident
     });
     await run.phase('agents', async () => {
       evidence = await source.finish(signal);
-      await deps.onEvidence?.(evidence);
       for (const agent of ANALYSIS_AGENTS) await run.agent(agent, evidence, findings, signal);
       return `${ANALYSIS_AGENTS.length} agents ran`;
     });
   } catch (error) {
     run.fail(error, signal);
   } finally {
+    let reverted = false;
     if (chaos) {
       await run.phase('revert', async () => {
         const result = await chaos.revert();
+        reverted = result.ok;
         if (result.ok) source.markFault('reverted', new Date());
         run.setChaos({ state: result.ok ? 'reverted' : 'revert_failed', detail: result.detail });
         return result.detail;
       }).catch((error: unknown) => run.fail(error, signal));
     }
+    // How fast the host came back: only after a clean run whose fault is gone (a live revert, or
+    // a recording of one), and only when an agent has something to watch for.
+    const analysed: Evidence | null = evidence;
+    const watchers = ANALYSIS_AGENTS.filter((a) => a.afterRevert && findings[a.name] !== undefined);
+    const faultGone = chaos ? reverted : analysed?.fault_started_at != null;
+    if (analysed && faultGone && watchers.length && options.recovery_s > 0 && !run.failed && !signal.aborted) {
+      await run.phase('recovery', async () => {
+        const settled = (e: Evidence) => watchers.every((a) => a.afterRevert!.settled(findings[a.name]!, e));
+        const watched = await source.followRecovery(options.recovery_s, signal, (window) => settled(withRecovery(analysed, window)));
+        const full = withRecovery(analysed, watched);
+        evidence = full;
+        for (const agent of watchers) await run.afterRevert(agent, full, findings, signal);
+        const seconds = watched.window ? Math.round((Date.parse(watched.window.end) - Date.parse(watched.window.start)) / 1000) : 0;
+        return `${watched.samples.length} samples, ${watched.probes.length} probes over ${seconds} s after the revert`;
+      }).catch((error: unknown) => run.fail(error, signal));
+    }
+    const recorded: Evidence | null = evidence;
+    if (recorded && deps.onEvidence) await deps.onEvidence(recorded).catch((error: unknown) => run.fail(error, signal));
     const transport = await source.close().catch((error: unknown) => {
       deps.log.warn({ err: error }, 'Closing the evidence source failed');
       return null;
@@ -129,24 +153,72 @@ class IncidentRun {
     const started = new Date();
     await this.setAgent(name, { state: 'running', started_at: started.toISOString() });
     await this.trace(name, 'info', { summary: `${name} started` });
+    const outcome = await this.invoke(name, (input) => agent.run(input), evidence, findings, signal);
+    const finished = new Date();
+    await this.setAgent(name, { ...outcome, finished_at: finished.toISOString(), duration_ms: finished.getTime() - started.getTime() });
+    this.deps.observer?.agentFinished?.({ incidentId: this.record.id, agent: name, state: outcome.state, durationMs: finished.getTime() - started.getTime() });
+    if (outcome.state === 'succeeded') {
+      await this.trace(name, 'info', { summary: `${name} finished in ${finished.getTime() - started.getTime()} ms` });
+    } else {
+      await this.trace(name, 'error', { summary: `${name} ${outcome.state.replace('_', ' ')}: ${outcome.error}`, error: outcome.error });
+    }
+  }
+
+  /** An agent's second look after the revert; its state in the record stays that of its run. */
+  async afterRevert(agent: AnyAgent, evidence: Evidence, findings: Partial<Findings>, signal: AbortSignal): Promise<void> {
+    signal.throwIfAborted();
+    const step = agent.afterRevert;
+    if (!step) return;
+    const outcome = await this.invoke(agent.name, (input) => step.run(input), evidence, findings, signal);
+    if (outcome.state !== 'succeeded') {
+      await this.trace(agent.name, 'error', { summary: `${agent.name} after the revert ${outcome.state.replace('_', ' ')}: ${outcome.error}`, error: outcome.error });
+    }
+  }
+
+  get failed(): boolean {
+    return this.failure !== null;
+  }
+
+  /**
+   * Runs one agent step under the agent timeout; its findings land under its name on success.
+   * Once aborted or timed out, the step can no longer write a trace entry or an artifact, and it
+   * gets AGENT_SETTLE_MS to notice before the pipeline moves on.
+   */
+  private async invoke(
+    name: AgentName,
+    step: (input: AgentInput) => Promise<AgentResult<Findings[AgentName]>>,
+    evidence: Evidence,
+    findings: Partial<Findings>,
+    signal: AbortSignal,
+  ): Promise<{ state: 'succeeded' | 'failed' | 'timed_out'; error?: string }> {
     const log = this.deps.log.child({ incidentId: this.record.id, agent: name });
     const timeout = AbortSignal.timeout(this.deps.agentTimeoutMs);
     const agentSignal = AbortSignal.any([signal, timeout]);
+    const open = () => agentSignal.throwIfAborted();
     let outcome: { state: 'succeeded' | 'failed' | 'timed_out'; error?: string };
     try {
-      const result = await raceAbort(
-        agent.run({
+      const result = await settleOrAbort(
+        step({
           evidence,
           findings,
           incident: this.record,
-          trace: (type, content) => this.trace(name, type, content),
+          trace: async (type, content) => {
+            open();
+            await this.trace(name, type, content);
+          },
           readTrace: () => this.deps.store.readTrace(this.record.id),
-          artifacts: { write: (file, data) => this.deps.store.writeArtifact(this.record.id, file, data) },
+          artifacts: {
+            write: async (file, data) => {
+              open();
+              return this.deps.store.writeArtifact(this.record.id, file, data);
+            },
+          },
           services: this.deps.services,
           log,
           signal: agentSignal,
         }),
         agentSignal,
+        AGENT_SETTLE_MS,
       );
       if (result.ok) {
         (findings as Record<AgentName, unknown>)[name] = result.findings;
@@ -160,15 +232,8 @@ class IncidentRun {
         ? { state: 'timed_out', error: `did not finish within ${this.deps.agentTimeoutMs} ms` }
         : { state: 'failed', error: errorMessage(error) };
     }
-    const finished = new Date();
-    await this.setAgent(name, { ...outcome, finished_at: finished.toISOString(), duration_ms: finished.getTime() - started.getTime() });
-    this.deps.observer?.agentFinished?.({ incidentId: this.record.id, agent: name, state: outcome.state, durationMs: finished.getTime() - started.getTime() });
-    if (outcome.state === 'succeeded') {
-      await this.trace(name, 'info', { summary: `${name} finished in ${finished.getTime() - started.getTime()} ms` });
-    } else {
-      log.warn({ error: outcome.error, state: outcome.state }, 'Agent did not succeed');
-      await this.trace(name, 'error', { summary: `${name} ${outcome.state.replace('_', ' ')}: ${outcome.error}`, error: outcome.error });
-    }
+    if (outcome.state !== 'succeeded') log.warn({ error: outcome.error, state: outcome.state }, 'Agent did not succeed');
+    return outcome;
   }
 
   /** Remembers the first failure; an abort is a stop, not a failure. */
@@ -214,18 +279,34 @@ class IncidentRun {
   }
 }
 
-/** Settles with the promise, or rejects as soon as the signal aborts (agents may ignore it). */
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
+/**
+ * Settles with the promise; once the signal aborts, waits at most `graceMs` more for it (an agent
+ * that honours its signal ends cleanly, so nothing of it outlives the incident) and then rejects
+ * with the abort reason either way.
+ */
+function settleOrAbort<T>(promise: Promise<T>, signal: AbortSignal, graceMs: number): Promise<T> {
+  const ended = promise.then(
+    () => undefined,
+    () => undefined,
+  );
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
+    const onAbort = () => {
+      const timer = setTimeout(() => reject(signal.reason), graceMs);
+      void ended.then(() => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      });
+    };
+    if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(
       (value) => {
+        if (signal.aborted) return; // onAbort rejects
         signal.removeEventListener('abort', onAbort);
         resolve(value);
       },
       (error: unknown) => {
+        if (signal.aborted) return;
         signal.removeEventListener('abort', onAbort);
         reject(error);
       },

@@ -24,6 +24,9 @@ const Seconds = (min: number, max: number) => z.number().int().min(min).max(max)
 const CommonOptions = {
   baseline_s: Seconds(1, 600).default(10).describe('Seconds of steady state recorded before the fault'),
   observe_s: Seconds(1, 3600).default(20).describe('Seconds the incident is observed after injection'),
+  recovery_s: Seconds(0, 600)
+    .default(30)
+    .describe('After the revert, watch the host for at most this long (less once every anomalous metric is back in its baseline band) to measure the recovery time; 0 skips it'),
   max_runtime_s: Seconds(10, 3600)
     .default(300)
     .describe('Host-side failsafe: the fault is reverted by the host itself after this long'),
@@ -134,7 +137,7 @@ export type StartIncidentRequest = z.infer<typeof StartIncidentRequest>;
 export const IncidentStatus = z.enum(['running', 'completed', 'failed', 'aborted', 'interrupted']);
 export type IncidentStatus = z.infer<typeof IncidentStatus>;
 
-export const PipelinePhase = z.enum(['created', 'connecting', 'baseline', 'chaos', 'observe', 'agents', 'revert', 'report', 'done']);
+export const PipelinePhase = z.enum(['created', 'connecting', 'baseline', 'chaos', 'observe', 'agents', 'revert', 'recovery', 'report', 'done']);
 export type PipelinePhase = z.infer<typeof PipelinePhase>;
 
 export const AgentName = z.enum(['LogAgent', 'MetricsAgent', 'FixerAgent', 'TesterAgent', 'ReporterAgent']);

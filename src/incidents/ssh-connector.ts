@@ -44,7 +44,7 @@ export class SshConnector implements TargetConnector {
       host: hostLabel,
       services: target.services,
       // Enough for every window plus the agents; the sampler also dies with its channel.
-      maxSeconds: o.baseline_s + o.observe_s + 600,
+      maxSeconds: o.baseline_s + o.observe_s + o.recovery_s + 600,
       log: connectionLog,
     });
     const chaos = isFaultScenario(request.scenario)

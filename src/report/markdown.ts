@@ -3,8 +3,9 @@
  * findings. Host text (log lines, process names, paths) is attacker-controlled: it only ever
  * lands in code spans/blocks or escaped table cells, and the HTML renderer escapes raw HTML too.
  */
-import type { Findings, SeriesFinding } from '../agents/findings.js';
+import type { Findings, RecoveryFindings, SeriesFinding } from '../agents/findings.js';
 import type { IncidentRecord, TraceEntry } from '../incidents/schema.js';
+import type { Window } from '../evidence/schema.js';
 
 export type ReportChart = { key: string; title: string; file: string };
 
@@ -12,7 +13,7 @@ export type ReportInput = {
   incident: Pick<IncidentRecord, 'id' | 'created_at' | 'chaos' | 'agents' | 'target'>;
   host: string;
   source: 'offline' | 'ssh';
-  windows: { baseline: { start: string; end: string }; incident: { start: string; end: string } };
+  windows: { baseline: Window; incident: Window; recovery?: Window | undefined };
   trace: TraceEntry[];
   findings: Partial<Findings>;
   charts: ReportChart[];
@@ -45,6 +46,7 @@ export function buildReportMarkdown(input: ReportInput): string {
   out.push(`| Evidence | ${input.source === 'offline' ? 'recorded bundle (offline replay)' : 'live host over SSH'} |`);
   out.push(`| Baseline window | ${input.windows.baseline.start} → ${input.windows.baseline.end} |`);
   out.push(`| Incident window | ${input.windows.incident.start} → ${input.windows.incident.end} |`);
+  if (input.windows.recovery) out.push(`| Recovery watch | ${input.windows.recovery.start} → ${input.windows.recovery.end} |`);
   out.push(`| Incident opened | ${incident.created_at} |`);
   out.push(`| Report written | ${input.now.toISOString()} |`);
   out.push(`| Chaos | ${cell(incident.chaos.state.replaceAll('_', ' '))}${incident.chaos.detail ? `: ${cell(incident.chaos.detail)}` : ''} |`);
@@ -59,8 +61,8 @@ export function buildReportMarkdown(input: ReportInput): string {
       out.push(`**Culprit:** ${rc.culprit.kind.replace('_', ' ')} ${code(rc.culprit.name)}${rc.culprit.pid ? ` (pid ${rc.culprit.pid})` : ''}${rc.culprit.detail ? `: ${plain(rc.culprit.detail)}` : ''}`, '');
     }
     const m = findings.MetricsAgent;
-    if (m && (m.time_to_detect_s !== null || m.recovery_s !== null)) {
-      out.push(`Time to detect: **${m.time_to_detect_s ?? 'n/a'} s** after the fault began. Recovery: **${m.recovery_s ?? 'n/a'}${m.recovery_s === null ? '' : ' s'}** after the revert.`, '');
+    if (m && (m.time_to_detect_s !== null || m.recovery !== null)) {
+      out.push(`Time to detect: **${m.time_to_detect_s === null ? 'n/a' : `${m.time_to_detect_s} s`}** after the fault began. ${recoverySentence(m.recovery)}`, '');
     }
   } else {
     out.push('The FixerAgent did not produce a diagnosis; see the agents table and the timeline below.', '');
@@ -98,6 +100,16 @@ export function buildReportMarkdown(input: ReportInput): string {
       );
     }
     out.push('');
+    if (metrics.recovery) {
+      const r = metrics.recovery;
+      out.push(`After the revert (watched ${r.watched_s} s, ${r.samples} samples), each anomalous metric against its baseline band:`, '');
+      out.push('| Metric | Baseline band | Last value | Back in band after |', '|---|---:|---:|---|');
+      for (const x of r.series) {
+        const back = x.state === 'recovered' ? `${x.back_after_s} s` : x.state === 'no_data' ? 'no samples' : `not yet${x.lagging ? ' (lags by design)' : ''}`;
+        out.push(`| ${cell(x.label)} | ${fmt(x.band.lo, '')} – ${fmt(x.band.hi, '')} | ${x.last === null ? '—' : fmt(x.last, '')} | ${back} |`);
+      }
+      out.push('');
+    }
     for (const chart of input.charts) out.push(`![${cell(chart.title)}](${chart.file})`, '');
     const procs = metrics.processes.by_cpu.filter((p) => p.incident_cpu_pct > 1).slice(0, 5);
     if (procs.length) {
@@ -200,6 +212,9 @@ export function buildSlackSummary(input: { incidentId: string; host: string; fin
   ];
   if (d?.root_cause.culprit) lines.push(`Culprit: ${d.root_cause.culprit.kind.replace('_', ' ')} ${oneLine(d.root_cause.culprit.name)}${d.root_cause.culprit.pid ? ` (pid ${d.root_cause.culprit.pid})` : ''}`);
   if (d?.actions[0]) lines.push(`Suggested fix: ${oneLine(d.actions[0].description)}${risk ? ` (risk ${risk})` : ''}`);
+  const m = input.findings.MetricsAgent;
+  if (m?.time_to_detect_s != null) lines.push(`Detected ${m.time_to_detect_s} s after the fault began`);
+  if (m?.recovery) lines.push(m.recovery.recovered ? `Recovered ${m.recovery.recovery_s} s after the revert` : `Not recovered within ${m.recovery.watched_s} s of the revert`);
   lines.push(`Report: ${input.reportPath}`);
   return `${lines.join('\n')}\n`;
 }
@@ -256,4 +271,12 @@ function codeBlock(text: string, lang = ''): string {
   const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
   const fence = '`'.repeat(longest + 1);
   return `${fence}${lang}\n${text}\n${fence}`;
+}
+
+/** The recovery half of the summary line: when the host was back inside its baseline band. */
+function recoverySentence(r: RecoveryFindings | null): string {
+  if (!r) return 'Recovery: **n/a** (no samples after the revert).';
+  if (r.recovered) return `Recovery: **${r.recovery_s} s** after the revert, every anomalous metric back inside its baseline band.`;
+  const out = r.series.filter((x) => !x.lagging && x.state !== 'recovered').map((x) => x.label);
+  return `Recovery: **not within ${r.watched_s} s** of the revert (${cell(out.join(', '))} still outside the baseline band).`;
 }

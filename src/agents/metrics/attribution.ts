@@ -4,7 +4,7 @@ import type { MetricFindings, ProcessAttribution } from '../findings.js';
 import { round } from './anomalies.js';
 
 /** Who is behind the numbers: processes, mounts, interfaces, DB clients, probe errors. */
-export function attribute(evidence: Evidence): Omit<MetricFindings, 'series' | 'anomalous' | 'time_to_detect_s' | 'recovery_s'> {
+export function attribute(evidence: Evidence): Omit<MetricFindings, 'series' | 'anomalous' | 'time_to_detect_s' | 'recovery_s' | 'recovery'> {
   const byPhase = (phase: Phase) => evidence.samples.filter((s) => s.phase === phase);
   const baseline = byPhase('baseline');
   const incident = byPhase('incident');

@@ -4,6 +4,7 @@ import type { Evidence } from '../../evidence/schema.js';
 import { errorMessage } from '../../errors.js';
 import { analyzeSeries } from './anomalies.js';
 import { attribute } from './attribution.js';
+import { assessRecovery, recoverySettled } from './recovery.js';
 import { extractSeries } from './series.js';
 
 /**
@@ -15,7 +16,7 @@ export const metricsAgent: Agent<'MetricsAgent'> = {
   async run(input: AgentInput): Promise<AgentResult<MetricFindings>> {
     try {
       const findings = analyzeMetrics(input.evidence);
-      await input.artifacts.write('metrics.json', `${JSON.stringify({ samples: input.evidence.samples, probes: input.evidence.probes, findings }, null, 1)}\n`);
+      await writeMetrics(input, findings);
       await input.trace('finding', {
         summary: findings.anomalous.length
           ? `${findings.anomalous.length} anomalous series: ${findings.anomalous.join(', ')}`
@@ -33,17 +34,59 @@ export const metricsAgent: Agent<'MetricsAgent'> = {
       return { ok: false, error: errorMessage(error) };
     }
   },
+
+  /** Once the fault is reverted and the host watched: how long each anomalous series took to come back. */
+  afterRevert: {
+    settled: settledAfterRevert,
+    async run(input: AgentInput): Promise<AgentResult<MetricFindings>> {
+      try {
+        const findings = analyzeMetrics(input.evidence);
+        await writeMetrics(input, findings);
+        await input.trace('finding', { summary: recoverySummary(findings), recovery: findings.recovery, recovery_s: findings.recovery_s });
+        return { ok: true, findings };
+      } catch (error) {
+        return { ok: false, error: errorMessage(error) };
+      }
+    },
+  },
 };
+
+function writeMetrics(input: AgentInput, findings: MetricFindings): Promise<string> {
+  return input.artifacts.write('metrics.json', `${JSON.stringify({ samples: input.evidence.samples, probes: input.evidence.probes, findings }, null, 1)}\n`);
+}
+
+function recoverySummary(findings: MetricFindings): string {
+  const r = findings.recovery;
+  if (!r) return findings.anomalous.length ? 'recovery not measured: no samples after the revert' : 'nothing was anomalous, so nothing to recover from';
+  const out = r.series.filter((s) => s.state !== 'recovered' && !s.lagging).map((s) => s.label);
+  const lagging = r.series.filter((s) => s.state !== 'recovered' && s.lagging).map((s) => s.label);
+  const head = r.recovered
+    ? `recovered: every anomalous series back inside its baseline band ${r.recovery_s} s after the revert`
+    : `not recovered within ${r.watched_s} s of the revert: ${out.join(', ')} still outside the baseline band`;
+  return lagging.length ? `${head} (${lagging.join(', ')} still settling, as it lags by design)` : head;
+}
+
+/**
+ * The recovery watch's stop condition: given the MetricsAgent's findings (the baseline bands)
+ * and the evidence so far, is every anomalous series settled back inside its band?
+ */
+export function settledAfterRevert(findings: MetricFindings, evidence: Evidence): boolean {
+  const fresh = new Map(extractSeries(evidence).map((s) => [s.key, s.points]));
+  const anomalous = findings.series.filter((s) => s.anomalous).map((s) => ({ ...s, points: fresh.get(s.key) ?? [] }));
+  return recoverySettled(anomalous, evidence.fault_reverted_at);
+}
 
 export function analyzeMetrics(evidence: Evidence): MetricFindings {
   const series = extractSeries(evidence).map(analyzeSeries);
   const anomalous = series.filter((s) => s.anomalous);
+  const recovery = assessRecovery(anomalous, evidence.fault_reverted_at);
   return {
     series,
     anomalous: anomalous.map((s) => s.key),
     ...attribute(evidence),
     time_to_detect_s: timeToDetect(anomalous, evidence.fault_started_at),
-    recovery_s: recovery(anomalous, evidence.fault_reverted_at),
+    recovery_s: recovery?.recovery_s ?? null,
+    recovery,
   };
 }
 
@@ -52,23 +95,4 @@ function timeToDetect(anomalous: SeriesFinding[], faultStartedAt: string | null)
   const fault = Date.parse(faultStartedAt);
   const first = Math.min(...anomalous.flatMap((s) => s.windows.map((w) => Date.parse(w.start))));
   return Math.max(0, Math.round((first - fault) / 100) / 10);
-}
-
-/** Seconds after the revert until every anomalous series is back in its band, and stays there. */
-function recovery(anomalous: SeriesFinding[], revertedAt: string | null): number | null {
-  if (!revertedAt || !anomalous.length) return null;
-  const revert = Date.parse(revertedAt);
-  let worst = 0;
-  for (const s of anomalous) {
-    const after = s.points.filter((p) => Date.parse(p.t) >= revert);
-    if (!after.length) return null;
-    let lastOut = -1;
-    after.forEach((p, i) => {
-      if (p.v < s.baseline.lo || p.v > s.baseline.hi) lastOut = i;
-    });
-    if (lastOut === after.length - 1) return null; // not recovered within the recording
-    const back = after[lastOut + 1]!;
-    worst = Math.max(worst, (Date.parse(back.t) - revert) / 1000);
-  }
-  return Math.round(worst * 10) / 10;
 }

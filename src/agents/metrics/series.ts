@@ -1,4 +1,4 @@
-import type { Evidence, MetricSample, Phase, ProbeResult } from '../../evidence/schema.js';
+import type { Evidence, MetricSample, ProbeResult, SamplePhase } from '../../evidence/schema.js';
 
 export type SeriesSpec = {
   key: string;
@@ -9,7 +9,7 @@ export type SeriesSpec = {
    * has a MAD near zero; this floor keeps a 0.1 % wobble from reading as a 50-sigma event.
    */
   floor: number;
-  points: { t: string; v: number; phase: Phase }[];
+  points: { t: string; v: number; phase: SamplePhase }[];
 };
 
 /** Turns the samples and probes into named time series, one per metric and device. */

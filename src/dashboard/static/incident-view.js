@@ -2,7 +2,7 @@ import { artifactPath, incidentPath } from './api.js';
 import { metricCharts } from './charts.js';
 import { categoryTitle, formatClock, formatDuration, formatTime, h, replace } from './dom.js';
 
-const PHASES = ['created', 'baseline', 'chaos', 'observe', 'agents', 'revert', 'report', 'done'];
+const PHASES = ['created', 'baseline', 'chaos', 'observe', 'agents', 'revert', 'recovery', 'report', 'done'];
 const AGENTS = ['LogAgent', 'MetricsAgent', 'FixerAgent', 'TesterAgent', 'ReporterAgent'];
 
 /** A stable key per trace entry, to merge the SSE feed with polled status without duplicates. */
@@ -157,8 +157,9 @@ export class IncidentView {
         'ol',
         { class: 'phases', 'aria-label': 'Pipeline phases' },
         PHASES.map((p, i) => {
-          const skipped = chaosSkipped && (p === 'chaos' || p === 'revert');
           const ran = st.phase_ms && p in st.phase_ms;
+          // A finished incident that never entered a phase skipped it (no chaos, no recovery watch).
+          const skipped = (chaosSkipped && (p === 'chaos' || p === 'revert')) || (st.phase === 'done' && !ran && ['chaos', 'revert', 'recovery'].includes(p));
           const state = skipped ? 'skipped' : i < current || ran || (p === 'done' && st.phase === 'done') ? 'done' : i === current ? 'current' : 'pending';
           return h('li', { class: `phase phase-${state}`, title: ran ? formatDuration(st.phase_ms[p]) : undefined }, p);
         }),

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Evidence, Phase } from '../schema.js';
-import type { CollectSummary, EvidenceSource } from '../source.js';
+import type { CollectSummary, EvidenceSource, RecoveryWindow } from '../source.js';
 import { readBundle } from '../bundle.js';
 
 /**
@@ -41,7 +41,30 @@ export class OfflineEvidenceSource implements EvidenceSource {
 
   async finish(signal: AbortSignal): Promise<Evidence> {
     signal.throwIfAborted();
-    return this.load();
+    // What a live run has at this point: the analysed windows, not yet the recovery after them.
+    const evidence = await this.load();
+    return {
+      ...evidence,
+      windows: { baseline: evidence.windows.baseline, incident: evidence.windows.incident },
+      samples: evidence.samples.filter((s) => s.phase !== 'recovery'),
+      probes: evidence.probes.filter((p) => p.phase !== 'recovery'),
+    };
+  }
+
+  /** The recording's own recovery window (empty for recordings that stop at the revert). */
+  async followRecovery(_maxS: number, signal: AbortSignal): Promise<RecoveryWindow> {
+    signal.throwIfAborted();
+    const evidence = await this.load();
+    const window = evidence.windows.recovery ?? null;
+    if (window && this.options.replaySpeed) {
+      await sleep((Date.parse(window.end) - Date.parse(window.start)) / this.options.replaySpeed, undefined, { signal });
+    }
+    return {
+      window,
+      fault_reverted_at: evidence.fault_reverted_at,
+      samples: evidence.samples.filter((s) => s.phase === 'recovery'),
+      probes: evidence.probes.filter((p) => p.phase === 'recovery'),
+    };
   }
 
   async close(): Promise<null> {

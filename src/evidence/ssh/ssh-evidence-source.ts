@@ -4,8 +4,8 @@ import { RemoteCommandError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { SshConnection, StreamHandle } from '../../ssh/connection.js';
 import { buildCommand } from '../../ssh/quote.js';
-import { HostSnapshot, LogStream, MetricSample, ProbeResult, type Evidence, type Phase } from '../schema.js';
-import type { CollectSummary, EvidenceSource, TransportStats } from '../source.js';
+import { HostSnapshot, LogStream, MetricSample, ProbeResult, type Evidence, type Phase, type SamplePhase } from '../schema.js';
+import type { CollectSummary, EvidenceSource, RecoveryWindow, TransportStats } from '../source.js';
 
 /** What the host-side sampler prints, one JSON object a line (chaos-scripts/collect/sampler.py). */
 const SamplerLine = z.discriminatedUnion('type', [
@@ -27,6 +27,8 @@ export type SshEvidenceOptions = {
 };
 
 const COMMAND_TIMEOUT_MS = 60_000;
+/** How often the recovery watch looks at what the sampler (one line a second) has sent. */
+const RECOVERY_TICK_MS = 250;
 
 /**
  * Evidence from a live host over one SSH connection: ONE streaming sampler process for the whole
@@ -37,7 +39,7 @@ const COMMAND_TIMEOUT_MS = 60_000;
 export class SshEvidenceSource implements EvidenceSource {
   readonly kind = 'ssh' as const;
   readonly description: string;
-  private phase: Phase | null = null;
+  private phase: SamplePhase | null = null;
   private sampler: StreamHandle | null = null;
   private readonly samples: MetricSample[] = [];
   private readonly probes: ProbeResult[] = [];
@@ -77,7 +79,8 @@ export class SshEvidenceSource implements EvidenceSource {
   }
 
   async finish(signal: AbortSignal): Promise<Evidence> {
-    await this.stopSampler();
+    // The sampler keeps running (its lines are dropped until the recovery watch): after the
+    // revert it tells how fast the host came back, without a second process to start.
     const baseline = this.hostWindow('baseline');
     const incident = this.hostWindow('incident');
     if (!baseline || !incident) throw new Error('evidence is incomplete: the baseline and incident windows must both be collected');
@@ -95,10 +98,40 @@ export class SshEvidenceSource implements EvidenceSource {
       fault_started_at: this.faultStartedAt,
       fault_reverted_at: this.faultRevertedAt,
       logs: { baseline: baselineLogs, incident: incidentLogs },
-      samples: [...this.samples],
-      probes: [...this.probes],
+      samples: this.samples.filter((s) => s.phase !== 'recovery'),
+      probes: this.probes.filter((p) => p.phase !== 'recovery'),
       snapshot,
     };
+  }
+
+  async followRecovery(maxS: number, signal: AbortSignal, settled: (window: RecoveryWindow) => boolean): Promise<RecoveryWindow> {
+    this.ensureSampler();
+    const start = new Date();
+    const deadline = start.getTime() + maxS * 1000;
+    const current = (): RecoveryWindow => {
+      const samples = this.samples.filter((s) => s.phase === 'recovery');
+      const times = samples.map((s) => s.t);
+      return {
+        window: times.length >= 2 ? { start: times[0]!, end: times.at(-1)! } : { start: start.toISOString(), end: new Date().toISOString() },
+        fault_reverted_at: this.faultRevertedAt,
+        samples,
+        probes: this.probes.filter((p) => p.phase === 'recovery'),
+      };
+    };
+    this.phase = 'recovery';
+    try {
+      let seen = 0;
+      while (Date.now() < deadline) {
+        await sleep(Math.min(RECOVERY_TICK_MS, deadline - Date.now()), signal);
+        const count = this.samples.length;
+        if (count === seen) continue; // nothing new to judge
+        seen = count;
+        if (settled(current())) break;
+      }
+    } finally {
+      this.phase = null;
+    }
+    return current();
   }
 
   async close(): Promise<TransportStats> {

@@ -36,6 +36,13 @@ describe('live incidents on the sandbox host', () => {
     expect(status).toMatchObject({ status: 'completed', outcome: { category, culprit }, chaos: { state: 'reverted' } });
     const check = await onSandbox(`sudo -n /opt/chaos-scripts/${scenario}.sh status`);
     expect(JSON.parse(check.stdout)).toMatchObject({ state: 'stopped' });
+    // After the revert the host was watched until it was back inside its baseline band.
+    const metrics = (await (await fetch(`${server.url}/incidents/${String(status.incident_id)}/artifacts/metrics.json`)).json()) as {
+      findings: { recovery: { recovered: boolean; recovery_s: number | null; samples: number } | null };
+    };
+    expect(metrics.findings.recovery).toMatchObject({ recovered: true, recovery_s: expect.any(Number) });
+    expect(metrics.findings.recovery!.recovery_s).toBeLessThan(30);
+    expect(Object.keys(status.phase_ms as object)).toContain('recovery');
   }, 240_000);
 
   it('when live incidents have run, then /metrics counts their SSH commands by host and outcome', async () => {

@@ -1,0 +1,64 @@
+import { assessRecovery, recoverySettled, SETTLED_SAMPLES } from '../../../../src/agents/metrics/recovery.js';
+
+const REVERT = '2026-11-23T10:00:00.000Z';
+const at = (s: number) => new Date(Date.parse(REVERT) + s * 1000).toISOString();
+const band = { median: 10, mad: 1, mean: 10, sd: 1, lo: 5, hi: 15, n: 10 };
+
+/** A series with points at -3..-1 s (the incident) and then the given values one per second after the revert. */
+function series(key: string, after: number[]) {
+  const before = [-3, -2, -1].map((s) => ({ t: at(s), v: 90, phase: 'incident' as const }));
+  return { key, label: key, baseline: band, points: [...before, ...after.map((v, i) => ({ t: at(i + 1), v, phase: 'recovery' as const }))] };
+}
+
+describe('recovery after the revert', () => {
+  it('when every anomalous series comes back and stays, then recovery is when the last one came back', () => {
+    const r = assessRecovery([series('cpu.busy_pct', [80, 10, 9, 11]), series('mem.used_pct', [70, 60, 12, 10])], REVERT)!;
+    expect(r.recovered).toBe(true);
+    expect(r.series.map((s) => [s.key, s.state, s.back_after_s])).toEqual([
+      ['cpu.busy_pct', 'recovered', 2],
+      ['mem.used_pct', 'recovered', 3],
+    ]);
+    expect(r.recovery_s).toBe(3);
+    expect(r.watched_s).toBe(4);
+    expect(r.samples).toBe(4);
+  });
+
+  it('when a series dips into the band and leaves it again, then it counts from its last return', () => {
+    const r = assessRecovery([series('cpu.busy_pct', [80, 10, 70, 10, 10])], REVERT)!;
+    expect(r.series[0]).toMatchObject({ state: 'recovered', back_after_s: 4 });
+  });
+
+  it('when a series is still outside its band at the end, then the host is not recovered and no time is given', () => {
+    const r = assessRecovery([series('cpu.busy_pct', [10, 10, 10]), series('disk:/.used_pct', [60, 60, 60])], REVERT)!;
+    expect(r.recovered).toBe(false);
+    expect(r.recovery_s).toBeNull();
+    expect(r.series[1]).toMatchObject({ state: 'still_out', back_after_s: null, last: 60 });
+  });
+
+  it('when only a lagging series (load average) is still high, then the host counts as recovered without it', () => {
+    const r = assessRecovery([series('cpu.busy_pct', [10, 10, 10]), series('load1', [80, 70, 60])], REVERT)!;
+    expect(r.recovered).toBe(true);
+    expect(r.recovery_s).toBe(1);
+    expect(r.series[1]).toMatchObject({ key: 'load1', lagging: true, state: 'still_out' });
+    expect(recoverySettled([series('cpu.busy_pct', [10, 10, 10]), series('load1', [80, 70, 60])], REVERT)).toBe(true);
+  });
+
+  it('when there are no samples after the revert, then each series says so', () => {
+    const r = assessRecovery([series('cpu.busy_pct', [])], REVERT)!;
+    expect(r).toMatchObject({ recovered: false, recovery_s: null, samples: 0 });
+    expect(r.series[0]!.state).toBe('no_data');
+  });
+
+  it('when nothing was reverted or nothing was anomalous, then there is no recovery to assess', () => {
+    expect(assessRecovery([series('cpu.busy_pct', [10])], null)).toBeNull();
+    expect(assessRecovery([], REVERT)).toBeNull();
+  });
+
+  it(`when a series has been back for ${SETTLED_SAMPLES} samples in a row, then the watch may stop, not before`, () => {
+    const back = Array.from({ length: SETTLED_SAMPLES }, () => 10);
+    expect(recoverySettled([series('cpu.busy_pct', [80, ...back])], REVERT)).toBe(true);
+    expect(recoverySettled([series('cpu.busy_pct', [80, ...back.slice(1)])], REVERT)).toBe(false);
+    expect(recoverySettled([series('cpu.busy_pct', [...back, 80])], REVERT)).toBe(false);
+    expect(recoverySettled([series('cpu.busy_pct', back), series('db.connections_pct', [90, 90, 90])], REVERT)).toBe(false);
+  });
+});
