@@ -3,6 +3,7 @@
  * by the sandbox script or by an operator) and the API's `target_vm`.
  */
 import { z } from 'zod';
+import { parsePublicKeyLine } from './host-key.js';
 
 /** A file name inside the keys directory: no separators, no dot-only names. */
 export const KeyName = z
@@ -78,6 +79,47 @@ export const TargetsFile = z
     });
   });
 export type TargetsFile = z.infer<typeof TargetsFile>;
+
+/**
+ * What `chaos-handler enroll` asks for: one target and exactly one way to trust its host key
+ * (keys given, a known_hosts file, or learning the key on first use, which must be asked for).
+ */
+export const EnrollRequest = z
+  .strictObject({
+    name: EnrolledTarget.shape.name,
+    host: HostName,
+    port: Port.default(22),
+    user: UserName,
+    key: KeyName,
+    host_keys: z.array(OpenSshPublicKeyLine).max(32).default([]),
+    /** A known_hosts file, as the operator typed it (relative to their working directory). */
+    known_hosts: z.string().min(1).max(4096).optional(),
+    trust_on_first_use: z.boolean().default(false),
+    /** Overwrite a target already enrolled under this name. */
+    replace: z.boolean().default(false),
+  })
+  .superRefine((req, ctx) => {
+    req.host_keys.forEach((line, i) => {
+      try {
+        parsePublicKeyLine(line);
+      } catch {
+        ctx.addIssue({ code: 'custom', path: ['host_keys', i], message: 'key blob is not valid base64 of a key of the named type' });
+      }
+    });
+    const ways = [req.host_keys.length > 0, req.known_hosts !== undefined, req.trust_on_first_use].filter(Boolean).length;
+    if (ways !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['host_keys'],
+        message:
+          ways === 0
+            ? 'say how to trust the host key: give its key, a known_hosts file, or ask for trust on first use explicitly'
+            : 'give only one of host keys, a known_hosts file or trust on first use',
+      });
+    }
+  });
+export type EnrollRequest = z.infer<typeof EnrollRequest>;
+export type EnrollRequestInput = z.input<typeof EnrollRequest>;
 
 /** `target_vm` by address: must match an enrolled host and port. */
 export const TargetByAddress = z.strictObject({

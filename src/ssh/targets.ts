@@ -175,7 +175,8 @@ function normalizeHost(host: string): string {
   return h;
 }
 
-function formatPath(parts: ReadonlyArray<PropertyKey>): string {
+/** A zod issue path as people write it: `targets[0].host_keys[1]`. */
+export function formatPath(parts: ReadonlyArray<PropertyKey>): string {
   return parts.reduce<string>((acc, part) => {
     if (typeof part === 'number') return `${acc}[${part}]`;
     return acc === '' ? String(part) : `${acc}.${String(part)}`;
