@@ -69,7 +69,7 @@ describe('dashboard in Chromium', () => {
       await page.waitForSelector('html[data-ready="true"]');
       await page.select('#scenario', 'disk_fill');
       await page.waitForSelector('#scenario-options input[name="size_mb"]');
-      // Paced replay: the recorded 19 s baseline and 29 s incident window take about 5 s.
+      // Paced replay: the recorded 12 s baseline, 24 s incident and 2 s recovery windows take about 4 s.
       await page.type('input[name="replay_speed"]', '10');
       await page.click('#start-button');
       await page.waitForFunction(() => /^#\/incidents\/inc-/.test(location.hash));
@@ -91,6 +91,8 @@ describe('dashboard in Chromium', () => {
       const agents = await page.$$eval('.feed .entry', (els) => [...new Set(els.map((el) => (el as HTMLElement).dataset.agent))].sort());
       expect(agents).toEqual(['Coordinator', 'FixerAgent', 'LogAgent', 'MetricsAgent', 'ReporterAgent', 'TesterAgent']);
       await page.waitForSelector('.charts .chart svg path.line');
+      // The MetricsAgent's second finding (after the revert) reloads metrics.json with the recovery.
+      await page.waitForFunction(() => /^recovered [\d.]+ s after the revert$/.test(document.querySelector('#recovery-time')?.textContent ?? ''), { timeout: 5000 });
       expect(await page.$$eval('.charts .chart', (els) => els.map((el) => el.querySelector('.chart-title')?.textContent))).toEqual(['CPU', 'Memory', 'Disk', 'Network']);
       await page.waitForSelector('#fix-script');
       expect(await textOf(page, '#fix-script')).toMatch(/^#!\/usr\/bin\/env bash/);

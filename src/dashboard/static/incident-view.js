@@ -220,8 +220,10 @@ export class IncidentView {
 
     if (entry.agent === 'LogAgent' && entry.type === 'finding') this.renderLogs(content);
     if (entry.agent === 'MetricsAgent' && entry.type === 'finding') {
-      this.anomalies = content;
-      this.loadMetrics();
+      // The second finding, after the revert, rewrote metrics.json with the recovery window.
+      const afterRevert = 'recovery' in content;
+      if (!afterRevert) this.anomalies = content;
+      this.loadMetrics({ refresh: afterRevert });
     }
     if (entry.agent === 'FixerAgent' && entry.type === 'result') {
       this.renderDiagnosis(content);
@@ -340,8 +342,8 @@ export class IncidentView {
     );
   }
 
-  async loadMetrics() {
-    if (this.loaded.has('metrics')) return;
+  async loadMetrics({ refresh = false } = {}) {
+    if (this.loaded.has('metrics') && !refresh) return;
     this.loaded.add('metrics');
     try {
       const metrics = await this.io.fetchJson(artifactPath(this.id, 'metrics.json'));
@@ -369,6 +371,13 @@ export class IncidentView {
             })
           : h('span', { class: 'muted' }, 'Every series stayed inside its baseline band.'),
         findings.time_to_detect_s !== null && findings.time_to_detect_s !== undefined ? h('span', { class: 'muted small' }, `detected after ${findings.time_to_detect_s} s`) : null,
+        findings.recovery
+          ? h(
+              'span',
+              { class: 'muted small', id: 'recovery-time' },
+              findings.recovery.recovered ? `recovered ${findings.recovery.recovery_s} s after the revert` : `not recovered within ${findings.recovery.watched_s} s of the revert`,
+            )
+          : null,
       ),
       this.chartGrid,
       this.reportCharts,
