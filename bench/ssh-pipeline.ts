@@ -1,7 +1,8 @@
 /**
  * Against the sandbox host (npm run sandbox:up first, as root): for live incidents started over
  * the real HTTP API, the SSH connections and exec channels each one used, and the pipeline's
- * overhead (POST → report.pdf, minus the baseline, chaos and observe windows), beside a plain
+ * overhead (POST → report.pdf, minus the baseline, chaos, observe and recovery windows) and the
+ * recovery watch after the revert (how long it ran, and the recovery time it measured), beside a plain
  * `ssh host true` round trip (OpenSSH client, new connection each time) measured in the same run.
  *
  * Run: `npm run bench -- --only ssh` or `node dist/bench/ssh-pipeline.js [rounds]`.
@@ -20,7 +21,7 @@ import { median } from './stats.js';
 
 const run = promisify(execFile);
 
-export type SshBenchResult = { sshTrueMs: number; overheadMs: number; channels: number; connections: number; maxConcurrent: number };
+export type SshBenchResult = { sshTrueMs: number; overheadMs: number; recoveryWatchMs: number; recoveryS: number | null; channels: number; connections: number; maxConcurrent: number };
 
 export async function runSshPipelineBench(log: (line: string) => void, rounds = 3): Promise<SshBenchResult> {
   const root = repoRoot();
@@ -45,6 +46,8 @@ export async function runSshPipelineBench(log: (line: string) => void, rounds = 
   const { server, stop } = await startCoordinatorServer(config, createLogger('silent'));
   const sshTimes: number[] = [];
   const overheads: number[] = [];
+  const recoveryWatches: number[] = [];
+  const recoveries: number[] = [];
   let transport = { connections: 0, exec_channels: 0, max_concurrent_channels: 0 };
   try {
     await sshTrue(); // warm the client's caches
@@ -66,8 +69,12 @@ export async function runSshPipelineBench(log: (line: string) => void, rounds = 
       }
       const total = performance.now() - started;
       if (status.status !== 'completed') throw new Error(`incident ${incident_id} ended ${status.status}`);
-      const windows = (status.phase_ms.baseline ?? 0) + (status.phase_ms.chaos ?? 0) + (status.phase_ms.observe ?? 0);
+      const watch = status.phase_ms.recovery ?? 0;
+      const windows = (status.phase_ms.baseline ?? 0) + (status.phase_ms.chaos ?? 0) + (status.phase_ms.observe ?? 0) + watch;
       overheads.push(total - windows);
+      recoveryWatches.push(watch);
+      const metrics = (await (await fetch(`${server.url}/incidents/${incident_id}/artifacts/metrics.json`)).json()) as { findings: { recovery_s: number | null } };
+      if (metrics.findings.recovery_s !== null) recoveries.push(metrics.findings.recovery_s);
       transport = status.trace.find((e) => e.content?.transport)?.content.transport ?? transport;
     }
   } finally {
@@ -77,6 +84,8 @@ export async function runSshPipelineBench(log: (line: string) => void, rounds = 
   const result: SshBenchResult = {
     sshTrueMs: median(sshTimes),
     overheadMs: median(overheads),
+    recoveryWatchMs: median(recoveryWatches),
+    recoveryS: recoveries.length ? median(recoveries) : null,
     channels: transport.exec_channels,
     connections: transport.connections,
     maxConcurrent: transport.max_concurrent_channels,
@@ -84,6 +93,7 @@ export async function runSshPipelineBench(log: (line: string) => void, rounds = 
   log(`Live cpu_spike on the sandbox, ${rounds} rounds (medians):`);
   log(`  plain \`ssh host true\` (new OpenSSH connection)   ${result.sshTrueMs.toFixed(1).padStart(8)} ms`);
   log(`  pipeline overhead (POST → report.pdf − windows)   ${result.overheadMs.toFixed(1).padStart(8)} ms`);
+  log(`  recovery watch after the revert                    ${result.recoveryWatchMs.toFixed(1).padStart(8)} ms   (measured recovery ${result.recoveryS ?? 'n/a'} s, in ${recoveries.length} of ${rounds})`);
   log(`  SSH connections per incident                      ${String(result.connections).padStart(8)}`);
   log(`  exec channels per incident                        ${String(result.channels).padStart(8)}   (at most ${result.maxConcurrent} at once; cap 8)`);
   return result;
