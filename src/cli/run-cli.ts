@@ -19,6 +19,10 @@ Commands:
         Run one live incident on an enrolled host over SSH (NEVER production).
   serve                      Start the coordinator API (configuration from CHAOS_* variables).
   templates <file|->         Mine log templates: one JSON line per input line on stdout.
+  enroll <name> --host H [--port 22] --user U --key <key name>
+         (--host-key '<type> <base64>' | --known-hosts <file> | --trust-on-first-use) [--replace]
+                             Log in once over SSH, then add the host to CHAOS_TARGETS_FILE.
+  targets [--json]           List the enrolled targets and their host-key fingerprints.
   help                       This text.
 
 Scenarios: ${SCENARIOS.join(', ')}
@@ -49,6 +53,14 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
         return 2;
       }
       return runTemplates(await openInput(source), process.stdout, process.stderr);
+    }
+    case 'enroll': {
+      const { runEnroll } = await import('./enroll.js');
+      return runEnroll(rest, env, stdout, stderr);
+    }
+    case 'targets': {
+      const { runTargets } = await import('./targets.js');
+      return runTargets(rest, env, stdout, stderr);
     }
     case undefined:
     case 'help':

@@ -5,6 +5,8 @@
  * - mechanism: `SshConnection` (host-key check, channel pool, deadlines, bounded output, reconnect)
  * - per incident: `createConnectionRegistry` (one shared connection per host)
  * - command lines: `buildCommand`, `shellQuote`
+ * - enrolment: `enrollTarget` (check, log in once, then write), `addTarget` (the pure file edit),
+ *   `describeTargets` (what is enrolled, with fingerprints)
  */
 export { isForbiddenAddress, isForbiddenHost } from './address-policy.js';
 export {
@@ -40,7 +42,12 @@ export {
 export { KEY_NOT_AVAILABLE, readKeyFile } from './key-file.js';
 export { CHAOS_SCRIPTS_DIR, buildCommand, shellQuote, type BuildCommandOptions } from './quote.js';
 export { connectTarget, type ConnectTargetDeps, type ConnectedTarget, type ConnectionDefaults } from './connect-target.js';
+export { addTarget, assertCanAddTarget, type AddTargetOptions, type AddTargetResult, type TargetsDocument } from './add-target.js';
+export { describeTargets, type TargetDescription, type TrustedKey } from './describe-targets.js';
+export { LOGIN_CHECK_COMMAND, enrollTarget, type EnrollResult, type EnrollTargetDeps } from './enroll-target.js';
+export { readTargetsDocument, writeTargetsDocument } from './targets-file.js';
 export {
+  EnrollRequest,
   EnrolledTarget,
   KeyName,
   OpenSshPublicKeyLine,
