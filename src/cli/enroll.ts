@@ -149,8 +149,9 @@ function describe(error: unknown): string {
         return `${message}: it is not the key you gave. If the host was reinstalled, check the new key out of band; otherwise someone may be in between. No session was opened.`;
     }
   }
-  if (error instanceof SshConnectionError && error.kind === 'auth') {
-    return `${message} (is the key's public half in ~/.ssh/authorized_keys of the user on the host?)`;
+  if (error instanceof SshConnectionError) {
+    const hint = error.kind === 'auth' ? " (is the key's public half in ~/.ssh/authorized_keys of the user on the host?)" : '';
+    return `${error.host}:${error.port}: ${message}${hint}`;
   }
   if (error instanceof RemoteCommandError && error.details.stderrTail.trim() !== '') {
     return `${message}: ${error.details.stderrTail.trim()}`;
