@@ -1,18 +1,18 @@
 /**
  * `chaos-handler enroll` and `chaos-handler targets` through the CLI's entry (runCli), against a
- * real OpenSSH server. The policy refuses loopback targets, so the fixture's sshd listens on one of
- * this machine's own non-loopback addresses: the verb runs with its real address policy, nothing
- * is relaxed for the test.
+ * real OpenSSH server. The policy refuses loopback targets, so the fixture's sshd runs in a network
+ * namespace of the test's own, at a 10.213.9.x address across a veth pair: the verb runs with its
+ * real address policy, nothing is relaxed for the test.
  */
 import { jest } from '@jest/globals';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { networkInterfaces, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runCli } from '../../../src/cli/run-cli.js';
-import { isForbiddenAddress } from '../../../src/ssh/address-policy.js';
 import { connectTarget } from '../../../src/ssh/connect-target.js';
 import { loadTargets } from '../../../src/ssh/targets.js';
+import { createTestNetns, type TestNetns } from '../../fixtures/netns.js';
 import { captureLogger } from '../../fixtures/sshd/helpers.js';
 import { generateKey, sshKeygenFingerprint, startSshd, type SshdFixture } from '../../fixtures/sshd/sshd.js';
 
@@ -32,21 +32,12 @@ const SANDBOX_ENTRY = {
 };
 
 let sshd: SshdFixture;
+let netns: TestNetns;
 let dir: string;
 let targetsFile: string;
 let keysDir: string;
 let env: Record<string, string>;
 const { logger } = captureLogger();
-
-/** One of this machine's own IPv4 addresses that the address policy accepts. */
-function localNonLoopbackAddress(): string {
-  for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) {
-      if (a.family === 'IPv4' && !a.internal && !isForbiddenAddress(a.address)) return a.address;
-    }
-  }
-  throw new Error('this machine has no non-loopback IPv4 address for the test sshd to listen on (enroll refuses loopback)');
-}
 
 function seedTargetsFile(): string {
   const text = `${JSON.stringify({ comment: 'kept', targets: [SANDBOX_ENTRY] }, null, 2)}\n`;
@@ -75,7 +66,8 @@ const hostKeyLine = (): string => sshd.hostKey.publicLine.split(' ').slice(0, 2)
 const hostFingerprint = (): string => sshKeygenFingerprint(`${sshd.hostKey.privatePath}.pub`);
 
 beforeAll(async () => {
-  sshd = await startSshd({ listenAddress: localNonLoopbackAddress() });
+  netns = createTestNetns('chenroll', 1);
+  sshd = await startSshd({ netns: netns.name, listenAddress: netns.address });
   dir = mkdtempSync(path.join(tmpdir(), 'chaos-enroll-'));
   keysDir = path.join(dir, 'keys');
   targetsFile = path.join(dir, 'targets.json');
@@ -88,6 +80,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await sshd?.stop();
+  netns?.remove();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
