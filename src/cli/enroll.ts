@@ -17,11 +17,14 @@ import { HostKeyMismatchError, SshConnectionError } from '../ssh/errors.js';
 import { EnrollRequest, type EnrollRequestInput } from '../ssh/schema.js';
 
 export const ENROLL_USAGE = `Usage: chaos-handler enroll <name> --host <address> [--port 22] --user <user> --key <key name>
-         (--host-key '<type> <base64>' ... | --known-hosts <file> | --trust-on-first-use) [--replace]
+         (--host-key '<type> <base64>' ... | --known-hosts <file> | --trust-on-first-use)
+         [--http <health URL>] [--db <connection string>] [--replace]
 
 Logs in once over SSH (verifying the host key, running \`${LOGIN_CHECK_COMMAND}\`), then adds the target to
 CHAOS_TARGETS_FILE. --key names a private key file in CHAOS_KEYS_DIR. --trust-on-first-use accepts the
 key the host presents and prints its fingerprint: compare it out of band (ssh-keygen -lf on the host).
+--http and --db are what the sampler probes from the host itself (so loopback URLs are right), e.g.
+--http http://127.0.0.1:8080/health --db postgresql://victim@127.0.0.1:5432/victim.
 `;
 
 type Out = { write(text: string): unknown };
@@ -36,6 +39,7 @@ const FLAGS: Record<string, string> = {
   host_keys: '--host-key',
   known_hosts: '--known-hosts',
   trust_on_first_use: '--trust-on-first-use',
+  services: '--http/--db',
   replace: '--replace',
 };
 
@@ -61,6 +65,8 @@ export async function runEnroll(
         'host-key': { type: 'string', multiple: true, default: [] },
         'known-hosts': { type: 'string' },
         'trust-on-first-use': { type: 'boolean', default: false },
+        http: { type: 'string' },
+        db: { type: 'string' },
         replace: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -92,6 +98,9 @@ export async function runEnroll(
     host_keys: values['host-key'] ?? [],
     ...(values['known-hosts'] === undefined ? {} : { known_hosts: values['known-hosts'] }),
     trust_on_first_use: values['trust-on-first-use'] ?? false,
+    ...(values.http === undefined && values.db === undefined
+      ? {}
+      : { services: { ...(values.http === undefined ? {} : { http: values.http }), ...(values.db === undefined ? {} : { db: values.db }) } }),
     replace: values.replace ?? false,
   };
   const check = EnrollRequest.safeParse(request);

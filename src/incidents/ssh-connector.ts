@@ -93,7 +93,7 @@ export class SshConnector implements TargetConnector {
   private async connect(targetVm: NonNullable<StartIncidentRequest['target_vm']>, log: Logger): Promise<ConnectedTarget> {
     const exists = await stat(this.options.targetsFile).then(() => true, () => false);
     if (!exists) {
-      throw new InputError(`No targets are enrolled: ${this.options.targetsFile} does not exist (npm run sandbox:up enrols the sandbox; vm_provisioning/DROPLET.md shows how to enrol a droplet)`, 'target_vm');
+      throw new InputError(`No targets are enrolled: ${this.options.targetsFile} does not exist (npm run sandbox:up enrols the sandbox; chaos-handler enroll enrols any other host, see vm_provisioning/DROPLET.md)`, 'target_vm');
     }
     const { targets } = await loadTargets(this.options.targetsFile);
     const observer = this.options.observer;

@@ -78,6 +78,7 @@ export async function enrollTarget(request: EnrollRequestInput, deps: EnrollTarg
     key: req.key,
     host_keys: req.host_keys.map((line) => formatPublicKeyLine(parsePublicKeyLine(line))),
     ...(knownHostsFile === undefined ? {} : { known_hosts: knownHostsFile }),
+    ...(req.services ? { services: req.services } : {}),
   };
 
   // Fail on a broken file or a taken name now, not after a connection.

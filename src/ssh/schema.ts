@@ -95,6 +95,8 @@ export const EnrollRequest = z
     /** A known_hosts file, as the operator typed it (relative to their working directory). */
     known_hosts: z.string().min(1).max(4096).optional(),
     trust_on_first_use: z.boolean().default(false),
+    /** What the sampler probes from the host itself (the victim service's health URL, its database). */
+    services: TargetServices.optional(),
     /** Overwrite a target already enrolled under this name. */
     replace: z.boolean().default(false),
   })

@@ -89,7 +89,8 @@ describe('chaos-handler enroll against a real sshd', () => {
     seedTargetsFile();
     const mark = sshd.logs().length;
 
-    const { code, stdout, stderr } = await cli(...enrollArgs('fixture', '--trust-on-first-use'));
+    const services = { http: 'http://127.0.0.1:8080/health', db: 'postgresql://victim@127.0.0.1:5432/victim' };
+    const { code, stdout, stderr } = await cli(...enrollArgs('fixture', '--trust-on-first-use', '--http', services.http, '--db', services.db));
 
     expect(stderr).toBe('');
     expect(code).toBe(0);
@@ -103,7 +104,7 @@ describe('chaos-handler enroll against a real sshd', () => {
     expect(written.comment).toBe('kept');
     expect(written.targets).toEqual([
       SANDBOX_ENTRY,
-      { name: 'fixture', host: sshd.address, port: sshd.port, user: sshd.user, key: KEY_NAME, host_keys: [hostKeyLine()] },
+      { name: 'fixture', host: sshd.address, port: sshd.port, user: sshd.user, key: KEY_NAME, host_keys: [hostKeyLine()], services },
     ]);
     expect(statSync(targetsFile).mode & 0o777).toBe(0o640);
 
