@@ -153,7 +153,15 @@ class IncidentRun {
     const started = new Date();
     await this.setAgent(name, { state: 'running', started_at: started.toISOString() });
     await this.trace(name, 'info', { summary: `${name} started` });
-    const outcome = await this.invoke(name, (input) => agent.run(input), evidence, findings, signal);
+    let outcome: Awaited<ReturnType<IncidentRun['invoke']>>;
+    try {
+      outcome = await this.invoke(name, (input) => agent.run(input), evidence, findings, signal);
+    } catch (error) {
+      // Stopped mid-run: the record says so rather than leaving the agent "running" forever.
+      const at = new Date();
+      await this.setAgent(name, { state: 'aborted', error: errorMessage(signal.reason ?? error), finished_at: at.toISOString(), duration_ms: at.getTime() - started.getTime() });
+      throw error;
+    }
     const finished = new Date();
     await this.setAgent(name, { ...outcome, finished_at: finished.toISOString(), duration_ms: finished.getTime() - started.getTime() });
     this.deps.observer?.agentFinished?.({ incidentId: this.record.id, agent: name, state: outcome.state, durationMs: finished.getTime() - started.getTime() });
@@ -194,7 +202,7 @@ class IncidentRun {
     const log = this.deps.log.child({ incidentId: this.record.id, agent: name });
     const timeout = AbortSignal.timeout(this.deps.agentTimeoutMs);
     const agentSignal = AbortSignal.any([signal, timeout]);
-    const open = () => agentSignal.throwIfAborted();
+    const assertOpen = () => agentSignal.throwIfAborted();
     let outcome: { state: 'succeeded' | 'failed' | 'timed_out'; error?: string };
     try {
       const result = await settleOrAbort(
@@ -203,13 +211,13 @@ class IncidentRun {
           findings,
           incident: this.record,
           trace: async (type, content) => {
-            open();
+            assertOpen();
             await this.trace(name, type, content);
           },
           readTrace: () => this.deps.store.readTrace(this.record.id),
           artifacts: {
             write: async (file, data) => {
-              open();
+              assertOpen();
               return this.deps.store.writeArtifact(this.record.id, file, data);
             },
           },

@@ -145,7 +145,8 @@ export type AgentName = z.infer<typeof AgentName>;
 
 export const AgentState = z.object({
   name: AgentName,
-  state: z.enum(['pending', 'running', 'succeeded', 'failed', 'timed_out', 'skipped']),
+  /** `aborted`: the incident was stopped while this agent ran; `skipped`: it never started. */
+  state: z.enum(['pending', 'running', 'succeeded', 'failed', 'timed_out', 'aborted', 'skipped']),
   started_at: z.string().nullable(),
   finished_at: z.string().nullable(),
   duration_ms: z.number().nullable(),

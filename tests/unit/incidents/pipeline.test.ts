@@ -191,7 +191,7 @@ describe('the incident pipeline around the revert', () => {
       expect(finished.status).toBe('aborted');
       expect(chaos.reverts).toBe(1);
       const reporter = finished.agents.find((a) => a.name === 'ReporterAgent');
-      expect(reporter?.state).not.toBe('succeeded');
+      expect(reporter).toMatchObject({ state: 'aborted', error: expect.stringContaining('stopped') });
       const traceAtEnd = (await store.readTrace(finished.id)).length;
       // The render resolves ~3 s after it started; give it time to try its write.
       await new Promise((r) => setTimeout(r, Math.max(0, renderStarted + 3_500 - Date.now())));
