@@ -18,6 +18,9 @@ services: with systemd (/run/systemd/system), the units victim-api and postgresq
 postgresql@* cluster units decide whether postgresql is active) plus any --service; without
 systemd, every /etc/chaos-handler/services/NAME.sh, read through its pid file /var/run/NAME.pid.
 Unprivileged it still works, with fewer files walked and no listener processes.
+
+qdiscs: every qdisc with its options and, in tc -s's own words, its counters since it was added:
+"handle 20: parent 1:2 {...} Sent 28164 bytes 43 pkt (dropped 70, overlimits 103 requeues 0) backlog 0b 0p".
 """
 from __future__ import annotations
 
@@ -240,10 +243,20 @@ def pidfile_services(extra: List[str]) -> List[dict]:
 # --- network --------------------------------------------------------------------------------------
 
 
+def qdisc_stats(q: dict) -> str:
+    """A qdisc's counters in tc's own words: what it sent, dropped and held back since it was added."""
+    return (
+        f" Sent {q.get('bytes', 0)} bytes {q.get('packets', 0)} pkt"
+        f" (dropped {q.get('drops', 0)}, overlimits {q.get('overlimits', 0)} requeues {q.get('requeues', 0)})"
+        f" backlog {q.get('backlog', 0)}b {q.get('qlen', 0)}p"
+    )
+
+
 def qdiscs() -> List[dict]:
+    """Every qdisc with its counters (tc -s): a shaper's drops show that it is hurting traffic."""
     if shutil.which("tc") is None:
         return []
-    rc, out = run(["tc", "-j", "qdisc", "show"])
+    rc, out = run(["tc", "-s", "-j", "qdisc", "show"])
     if rc == 0 and out.strip().startswith("["):
         res = []
         for q in json.loads(out):
@@ -251,14 +264,20 @@ def qdiscs() -> List[dict]:
             detail = f"handle {q.get('handle', '?')}" + (" root" if q.get("root") else f" parent {q.get('parent', '?')}")
             if opts:
                 detail += " " + json.dumps(opts, separators=(",", ":"))
+            stats = qdisc_stats(q)
+            # The counters go last but are never the part cut off.
+            detail = detail[: 512 - len(stats)] + stats
             res.append({"iface": str(q.get("dev", "?"))[:64], "kind": str(q.get("kind", "?"))[:32], "detail": detail[:512]})
         return res[:32]
-    rc, out = run(["tc", "qdisc", "show"])
+    rc, out = run(["tc", "-s", "qdisc", "show"])
     res = []
     for line in out.splitlines():
         m = re.match(r"qdisc (\S+) \S+ dev (\S+) (.*)", line.strip())
         if m:
             res.append({"iface": m.group(2)[:64], "kind": m.group(1)[:32], "detail": line.strip()[:512]})
+        elif res and re.match(r"(Sent|backlog) ", line.strip()):
+            # tc -s prints the counters on the lines under their qdisc.
+            res[-1]["detail"] = (res[-1]["detail"] + " " + line.strip())[:512]
     return res[:32]
 
 

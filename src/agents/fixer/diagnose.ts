@@ -245,10 +245,24 @@ function network(f: Facts): Candidate {
     signals.push({ weight: 0.4, primary: true, strength: clamp(s.incident.max / 20), ref: f.metricRef(s, `${iface}: up to ${s.incident.max} errors+drops/s vs ${s.baseline.median}`) });
     culprit ??= { kind: 'interface', name: iface, detail: `${s.incident.max} errors+drops per second at peak` };
   }
-  const shaping = f.evidence.snapshot?.qdiscs.find((q) => q.kind === 'netem' || (q.kind === 'tbf' && /latency|rate/.test(q.detail)));
+  // The shaper that hurts traffic most (by its own counters), else the first one configured.
+  const shapers = (f.evidence.snapshot?.qdiscs ?? []).filter((q) => q.kind === 'netem' || (q.kind === 'tbf' && /latency|rate/.test(q.detail)));
+  const shaping = [...shapers].sort((a, b) => harmOf(b) - harmOf(a))[0];
   if (shaping) {
     culprit = { kind: 'interface', name: shaping.iface, detail: `${shaping.kind} qdisc: ${shaping.detail}` };
     signals.push({ weight: 0.5, primary: signals.length > 0, strength: 1, ref: { kind: 'qdisc', ref: `qdisc:${shaping.iface}`, detail: `${shaping.kind} on ${shaping.iface}: ${shaping.detail}` } });
+    // A shaper configured is a hunch; one whose counters show it dropping or holding back the
+    // traffic it was given is the fault itself, even when it predates the baseline (investigate).
+    const stats = qdiscStats(shaping.detail);
+    if (stats && stats.dropped + stats.overlimits >= 5) {
+      const offered = Math.max(1, stats.packets + stats.dropped);
+      signals.push({
+        weight: 0.5,
+        primary: true,
+        strength: clamp(Math.max((10 * stats.dropped) / offered, stats.overlimits / offered)),
+        ref: { kind: 'qdisc', ref: `qdisc:${shaping.iface}:stats`, detail: `${shaping.kind} on ${shaping.iface} dropped ${stats.dropped} of ${offered} packets offered and went over its limit ${stats.overlimits} times (tc -s counters)` },
+      });
+    }
   }
   signals.push(...f.signatureSignal('network_unreachable', 0.3, false));
   for (const p of f.metrics?.probes ?? []) {
@@ -256,6 +270,17 @@ function network(f: Facts): Candidate {
     if (timeouts >= 2) signals.push({ weight: 0.3, primary: false, strength: clamp(timeouts / 10), ref: { kind: 'probe', ref: `probe:${p.target}`, detail: `${timeouts} ${p.target} probes timed out` } });
   }
   return { category: 'network_degradation', signals, culprit };
+}
+
+/** A qdisc's counters as the host snapshot reports them, in tc -s's words ("Sent … pkt (dropped …, overlimits …"). */
+function qdiscStats(detail: string): { packets: number; dropped: number; overlimits: number } | null {
+  const m = /\bSent \d+ bytes (\d+) pkt \(dropped (\d+), overlimits (\d+)/.exec(detail);
+  return m ? { packets: Number(m[1]), dropped: Number(m[2]), overlimits: Number(m[3]) } : null;
+}
+
+function harmOf(q: { detail: string }): number {
+  const stats = qdiscStats(q.detail);
+  return stats ? stats.dropped + stats.overlimits : 0;
 }
 
 function service(f: Facts): Candidate {
