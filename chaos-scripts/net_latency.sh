@@ -5,7 +5,8 @@
 # Layout (egress of <iface>):
 #   root  prio handle cafe: bands 4, priomap sends every packet to band 4 (cafe:4)
 #   cafe:1  SSH: TCP source/destination port 22, every port sshd listens on, and the SSH
-#           client's address from $SSH_CONNECTION when present -> no delay, no loss
+#           client's address from $SSH_CONNECTION when present (ours, or under sudo, which
+#           drops it, the nearest ancestor's) -> no delay, no loss
 #   cafe:4  netem delay <delay_ms>ms loss <loss_pct>%   -> everything else
 # so the coordinator's SSH control path is never delayed or dropped. Revert deletes the root
 # qdisc, but only when it is ours (handle cafe:). 'lo' is refused (see README).
@@ -85,6 +86,22 @@ scenario_preflight() {
   fi
 }
 
+# The SSH session that runs us ("client_ip client_port server_ip server_port"), or nothing. The
+# coordinator calls us through `sudo -n`, whose env_reset (the default) drops SSH_CONNECTION from
+# our environment; sudo itself, an ancestor of ours, still carries the caller's, so it is read
+# from the nearest ancestor that has it.
+SC_SSH_CONNECTION=""
+find_ssh_connection() {
+  local p=$PPID depth=0 v
+  SC_SSH_CONNECTION=${SSH_CONNECTION:-}
+  while [[ -z $SC_SSH_CONNECTION ]] && ((p > 1 && depth++ < 16)); do
+    v=$(grep -zm1 '^SSH_CONNECTION=' "/proc/$p/environ" 2>/dev/null | tr -d '\0') || true
+    SC_SSH_CONNECTION=${v#SSH_CONNECTION=}
+    chaos_proc_stat "$p" || break
+    p=$PSTAT_PPID
+  done
+}
+
 # Ports to keep out of netem: 22, plus every TCP port sshd listens on, plus the SSH server port.
 ssh_ports() {
   local ports=" 22 " p
@@ -93,8 +110,8 @@ ssh_ports() {
       [[ $p =~ ^[0-9]+$ && $ports != *" $p "* ]] && ports+="$p "
     done < <(ss -Htlnp 2>/dev/null | awk '/"sshd"/ { n = split($4, a, ":"); print a[n] }')
   fi
-  if [[ -n ${SSH_CONNECTION:-} ]]; then
-    p=$(awk '{ print $4 }' <<<"$SSH_CONNECTION")
+  if [[ -n $SC_SSH_CONNECTION ]]; then
+    p=$(awk '{ print $4 }' <<<"$SC_SSH_CONNECTION")
     [[ $p =~ ^[0-9]+$ && $ports != *" $p "* ]] && ports+="$p "
   fi
   printf '%s' "$ports"
@@ -115,6 +132,7 @@ scenario_inject() {
   local dev=$SC_IFACE h=$NET_HANDLE port client="" out
   local -a netem=(delay "${SC_DELAY}ms")
   ((SC_LOSS > 0)) && netem+=(loss "${SC_LOSS}%")
+  find_ssh_connection
   if ! out=$(tc qdisc add dev "$dev" root handle "$h:" prio bands 4 priomap 3 3 3 3 3 3 3 3 3 3 3 3 3 3 3 3 2>&1); then
     CHAOS_INJECT_ERROR="tc could not add the prio root qdisc on $dev: $out"
     if [[ $out == *"qdisc kind is unknown"* ]]; then
@@ -127,7 +145,7 @@ scenario_inject() {
     spare_port "$dev" "$port" ||
       { CHAOS_INJECT_ERROR="tc could not add the SSH bypass filters on $dev"; return 1; }
   done
-  [[ -n ${SSH_CONNECTION:-} ]] && client=$(awk '{ print $1 }' <<<"$SSH_CONNECTION")
+  [[ -n $SC_SSH_CONNECTION ]] && client=$(awk '{ print $1 }' <<<"$SC_SSH_CONNECTION")
   if [[ $client =~ ^[0-9]+(\.[0-9]+){3}$ ]]; then
     tc filter add dev "$dev" parent "$h:" protocol ip prio 3 u32 match ip dst "$client/32" flowid "$h:1" ||
       { CHAOS_INJECT_ERROR="tc could not add the SSH client bypass filter on $dev"; return 1; }
