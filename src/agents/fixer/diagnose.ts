@@ -253,13 +253,16 @@ function network(f: Facts): Candidate {
     signals.push({ weight: 0.5, primary: signals.length > 0, strength: 1, ref: { kind: 'qdisc', ref: `qdisc:${shaping.iface}`, detail: `${shaping.kind} on ${shaping.iface}: ${shaping.detail}` } });
     // A shaper configured is a hunch; one whose counters show it dropping or holding back the
     // traffic it was given is the fault itself, even when it predates the baseline (investigate).
+    // Strength: 10 % of the packets dropped, or as many overlimits as packets, is full strength;
+    // under 1 % dropped and 10 % over the limit is too little to call a fault.
     const stats = qdiscStats(shaping.detail);
-    if (stats && stats.dropped + stats.overlimits >= 5) {
-      const offered = Math.max(1, stats.packets + stats.dropped);
+    const offered = Math.max(1, (stats?.packets ?? 0) + (stats?.dropped ?? 0));
+    const harm = stats ? clamp(Math.max((10 * stats.dropped) / offered, stats.overlimits / offered)) : 0;
+    if (stats && stats.dropped + stats.overlimits >= 5 && harm >= 0.1) {
       signals.push({
         weight: 0.5,
         primary: true,
-        strength: clamp(Math.max((10 * stats.dropped) / offered, stats.overlimits / offered)),
+        strength: harm,
         ref: { kind: 'qdisc', ref: `qdisc:${shaping.iface}:stats`, detail: `${shaping.kind} on ${shaping.iface} dropped ${stats.dropped} of ${offered} packets offered and went over its limit ${stats.overlimits} times (tc -s counters)` },
       });
     }
