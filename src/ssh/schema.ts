@@ -86,17 +86,10 @@ export type TargetsFile = z.infer<typeof TargetsFile>;
  */
 export const EnrollRequest = z
   .strictObject({
-    name: EnrolledTarget.shape.name,
-    host: HostName,
-    port: Port.default(22),
-    user: UserName,
-    key: KeyName,
-    host_keys: z.array(OpenSshPublicKeyLine).max(32).default([]),
-    /** A known_hosts file, as the operator typed it (relative to their working directory). */
-    known_hosts: z.string().min(1).max(4096).optional(),
+    // The entry as it will be written; `known_hosts` is given as the operator typed it (relative
+    // to their working directory) and stored relative to the targets file when inside its folder.
+    ...EnrolledTarget.shape,
     trust_on_first_use: z.boolean().default(false),
-    /** What the sampler probes from the host itself (the victim service's health URL, its database). */
-    services: TargetServices.optional(),
     /** Overwrite a target already enrolled under this name. */
     replace: z.boolean().default(false),
   })
