@@ -80,22 +80,17 @@ export async function runPipeline(record: IncidentRecord, options: StartIncident
     }
     // How fast the host came back: only after a clean run whose fault is gone (a live revert, or
     // a recording of one), and only when an agent has something to watch for.
-    const analysed: Evidence | null = evidence;
+    const analysed = evidence;
     const watchers = ANALYSIS_AGENTS.filter((a) => a.afterRevert && findings[a.name] !== undefined);
     const faultGone = chaos ? reverted : analysed?.fault_started_at != null;
     if (analysed && faultGone && watchers.length && options.recovery_s > 0 && !run.failed && !signal.aborted) {
       await run.phase('recovery', async () => {
-        const settled = (e: Evidence) => watchers.every((a) => a.afterRevert!.settled(findings[a.name]!, e));
-        const watched = await source.followRecovery(options.recovery_s, signal, (window) => settled(withRecovery(analysed, window)));
-        const full = withRecovery(analysed, watched);
-        evidence = full;
-        for (const agent of watchers) await run.afterRevert(agent, full, findings, signal);
-        const seconds = watched.window ? Math.round((Date.parse(watched.window.end) - Date.parse(watched.window.start)) / 1000) : 0;
-        return `${watched.samples.length} samples, ${watched.probes.length} probes over ${seconds} s after the revert`;
+        const watched = await watchRecovery(run, source, analysed, watchers, findings, options.recovery_s, signal);
+        evidence = watched.evidence;
+        return watched.detail;
       }).catch((error: unknown) => run.fail(error, signal));
     }
-    const recorded: Evidence | null = evidence;
-    if (recorded && deps.onEvidence) await deps.onEvidence(recorded).catch((error: unknown) => run.fail(error, signal));
+    if (evidence && deps.onEvidence) await deps.onEvidence(evidence).catch((error: unknown) => run.fail(error, signal));
     const transport = await source.close().catch((error: unknown) => {
       deps.log.warn({ err: error }, 'Closing the evidence source failed');
       return null;
@@ -116,6 +111,27 @@ export async function runPipeline(record: IncidentRecord, options: StartIncident
     }).catch((error: unknown) => run.fail(error, signal));
   }
   return run.finish(findings);
+}
+
+/**
+ * After the revert: follows the host until every watching agent says it has settled (or
+ * `maxS` runs out), then gives each of them its second look at the evidence with that window.
+ */
+async function watchRecovery(
+  run: IncidentRun,
+  source: EvidenceSource,
+  analysed: Evidence,
+  watchers: AnyAgent[],
+  findings: Partial<Findings>,
+  maxS: number,
+  signal: AbortSignal,
+): Promise<{ evidence: Evidence; detail: string }> {
+  const settled = (e: Evidence) => watchers.every((a) => a.afterRevert!.settled(findings[a.name]!, e));
+  const watched = await source.followRecovery(maxS, signal, (window) => settled(withRecovery(analysed, window)));
+  const evidence = withRecovery(analysed, watched);
+  for (const agent of watchers) await run.afterRevert(agent, evidence, findings, signal);
+  const seconds = watched.window ? Math.round((Date.parse(watched.window.end) - Date.parse(watched.window.start)) / 1000) : 0;
+  return { evidence, detail: `${watched.samples.length} samples, ${watched.probes.length} probes over ${seconds} s after the revert` };
 }
 
 /** The bookkeeping of one run: record updates, trace entries, timings. */

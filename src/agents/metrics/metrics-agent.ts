@@ -4,7 +4,7 @@ import type { Evidence } from '../../evidence/schema.js';
 import { errorMessage } from '../../errors.js';
 import { analyzeSeries } from './anomalies.js';
 import { attribute } from './attribution.js';
-import { assessRecovery, recoverySettled } from './recovery.js';
+import { assessRecovery, recoverySettled, stillOut } from './recovery.js';
 import { extractSeries } from './series.js';
 
 /**
@@ -13,43 +13,38 @@ import { extractSeries } from './series.js';
  */
 export const metricsAgent: Agent<'MetricsAgent'> = {
   name: 'MetricsAgent',
-  async run(input: AgentInput): Promise<AgentResult<MetricFindings>> {
-    try {
-      const findings = analyzeMetrics(input.evidence);
-      await writeMetrics(input, findings);
-      await input.trace('finding', {
-        summary: findings.anomalous.length
-          ? `${findings.anomalous.length} anomalous series: ${findings.anomalous.join(', ')}`
-          : 'every series stayed inside its baseline band',
-        anomalies: findings.series
-          .filter((s) => s.anomalous)
-          .map((s) => ({ key: s.key, baseline_median: s.baseline.median, incident_max: s.incident.max, windows: s.windows })),
-        top_cpu: findings.processes.by_cpu.slice(0, 3),
-        top_rss_growth: findings.processes.by_rss_growth.slice(0, 3),
-        time_to_detect_s: findings.time_to_detect_s,
-        recovery_s: findings.recovery_s,
-      });
-      return { ok: true, findings };
-    } catch (error) {
-      return { ok: false, error: errorMessage(error) };
-    }
-  },
+  run: (input) =>
+    analyzeAndRecord(input, (findings) => ({
+      summary: findings.anomalous.length
+        ? `${findings.anomalous.length} anomalous series: ${findings.anomalous.join(', ')}`
+        : 'every series stayed inside its baseline band',
+      anomalies: findings.series
+        .filter((s) => s.anomalous)
+        .map((s) => ({ key: s.key, baseline_median: s.baseline.median, incident_max: s.incident.max, windows: s.windows })),
+      top_cpu: findings.processes.by_cpu.slice(0, 3),
+      top_rss_growth: findings.processes.by_rss_growth.slice(0, 3),
+      time_to_detect_s: findings.time_to_detect_s,
+      recovery_s: findings.recovery_s,
+    })),
 
   /** Once the fault is reverted and the host watched: how long each anomalous series took to come back. */
   afterRevert: {
     settled: settledAfterRevert,
-    async run(input: AgentInput): Promise<AgentResult<MetricFindings>> {
-      try {
-        const findings = analyzeMetrics(input.evidence);
-        await writeMetrics(input, findings);
-        await input.trace('finding', { summary: recoverySummary(findings), recovery: findings.recovery, recovery_s: findings.recovery_s });
-        return { ok: true, findings };
-      } catch (error) {
-        return { ok: false, error: errorMessage(error) };
-      }
-    },
+    run: (input) => analyzeAndRecord(input, (findings) => ({ summary: recoverySummary(findings), recovery: findings.recovery, recovery_s: findings.recovery_s })),
   },
 };
+
+/** Both steps: analyse the evidence as it stands, write metrics.json, trace what `describe` picks. */
+async function analyzeAndRecord(input: AgentInput, describe: (findings: MetricFindings) => object): Promise<AgentResult<MetricFindings>> {
+  try {
+    const findings = analyzeMetrics(input.evidence);
+    await writeMetrics(input, findings);
+    await input.trace('finding', describe(findings));
+    return { ok: true, findings };
+  } catch (error) {
+    return { ok: false, error: errorMessage(error) };
+  }
+}
 
 function writeMetrics(input: AgentInput, findings: MetricFindings): Promise<string> {
   return input.artifacts.write('metrics.json', `${JSON.stringify({ samples: input.evidence.samples, probes: input.evidence.probes, findings }, null, 1)}\n`);
@@ -58,11 +53,10 @@ function writeMetrics(input: AgentInput, findings: MetricFindings): Promise<stri
 function recoverySummary(findings: MetricFindings): string {
   const r = findings.recovery;
   if (!r) return findings.anomalous.length ? 'recovery not measured: no samples after the revert' : 'nothing was anomalous, so nothing to recover from';
-  const out = r.series.filter((s) => s.state !== 'recovered' && !s.lagging).map((s) => s.label);
-  const lagging = r.series.filter((s) => s.state !== 'recovered' && s.lagging).map((s) => s.label);
+  const lagging = stillOut(r, { lagging: true });
   const head = r.recovered
     ? `recovered: every anomalous series back inside its baseline band ${r.recovery_s} s after the revert`
-    : `not recovered within ${r.watched_s} s of the revert: ${out.join(', ')} still outside the baseline band`;
+    : `not recovered within ${r.watched_s} s of the revert: ${stillOut(r).join(', ')} still outside the baseline band`;
   return lagging.length ? `${head} (${lagging.join(', ')} still settling, as it lags by design)` : head;
 }
 

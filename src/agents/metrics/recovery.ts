@@ -63,3 +63,9 @@ export function recoverySettled(anomalous: Watched[], revertedAt: string | null)
     return tail.length === SETTLED_SAMPLES && tail.every((p) => p.v >= s.baseline.lo && p.v <= s.baseline.hi);
   });
 }
+
+/** Labels of the series not back in their band: the awaited ones, or with `lagging` the lagging ones. */
+export function stillOut(r: RecoveryFindings, options: { lagging?: boolean } = {}): string[] {
+  const lagging = options.lagging ?? false;
+  return r.series.filter((s) => s.state !== 'recovered' && s.lagging === lagging).map((s) => s.label);
+}
