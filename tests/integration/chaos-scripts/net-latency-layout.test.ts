@@ -9,23 +9,26 @@
 // packets reach the slow qdisc, and the tests measure that with real transfers. On a kernel that
 // has netem and prio the shim is not used and the same tests run the script as is.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ChaosRunDir, parseStatus, requireBinary, requireRoot, runCommand, waitFor } from './harness.js';
+import { createTestNetns, type TestNetns } from '../../fixtures/netns.js';
+import { startSshd, type SshdFixture } from '../../fixtures/sshd/sshd.js';
+import { ChaosRunDir, parseStatus, requireBinary, requireRoot, runCommand } from './harness.js';
 
 const T = 60_000;
-const id = process.pid % 100_000;
-const NS = `nlt-test-${id}`;
-const IF_HOST = `nlth${id}`;
-const IF_NS = `nltn${id}`;
-/** The namespace's address, the SSH client's (in SSH_CONNECTION) and another client's: one /29. */
-const NS_ADDR = '10.213.98.2';
-const SSH_CLIENT = '10.213.98.1';
-const OTHER_CLIENT = '10.213.98.3';
-const SSHD_PORT = 2222;
+const NS = 'chnetlat';
+/** The namespace's veth end, its address, the SSH client's (in SSH_CONNECTION) and another client's. */
+let IF_NS: string;
+let NS_ADDR: string;
+let SSH_CLIENT: string;
+let OTHER_CLIENT: string;
+let netns: TestNetns | undefined;
+/** A real sshd inside the namespace (port 2222), logging in as root with its own client key. */
+let sshd: SshdFixture | undefined;
+let SSHD_PORT: number;
 /** Bytes each test transfer moves: ~1.6 s through the shim's 1 Mbit/s tbf, milliseconds on a bare veth. */
 const BULK = 200_000;
 const SHIM = path.join(path.dirname(fileURLToPath(import.meta.url)), 'tc-shim.sh');
@@ -71,12 +74,6 @@ async function realTc(...args: string[]): Promise<string> {
   return r.stdout.trim();
 }
 
-async function must(file: string, args: string[]): Promise<string> {
-  const r = await runCommand(file, args);
-  if (r.code !== 0) throw new Error(`${file} ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
-  return r.stdout;
-}
-
 /** Milliseconds to download BULK bytes from NS_ADDR:port, connecting from `from`. */
 function download(port: number, from: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -93,7 +90,7 @@ function download(port: number, from: string): Promise<number> {
 /** ssh to the namespace's sshd as root from address `from`, the host key checked. */
 function sshArgs(from: string): string[] {
   return [
-    ...['ssh', '-p', String(SSHD_PORT), '-b', from, '-i', path.join(work, 'client_ed25519')],
+    ...['ssh', '-p', String(SSHD_PORT), '-b', from, '-i', sshd!.clientKey.privatePath],
     ...['-o', `UserKnownHostsFile=${path.join(work, 'known_hosts')}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-o', 'LogLevel=error'],
     `root@${NS_ADDR}`,
   ];
@@ -139,48 +136,22 @@ beforeAll(async () => {
     symlinkSync(SHIM, path.join(shimDir, 'tc'));
   }
 
-  await must('ip', ['netns', 'add', NS]);
-  await must('ip', ['link', 'add', IF_HOST, 'type', 'veth', 'peer', 'name', IF_NS, 'netns', NS]);
-  for (const addr of [SSH_CLIENT, OTHER_CLIENT]) await must('ip', ['addr', 'add', `${addr}/29`, 'dev', IF_HOST]);
-  await must('ip', ['link', 'set', IF_HOST, 'up']);
-  await must('ip', ['-n', NS, 'addr', 'add', `${NS_ADDR}/29`, 'dev', IF_NS]);
-  await must('ip', ['-n', NS, 'link', 'set', IF_NS, 'up']);
-  await must('ip', ['-n', NS, 'link', 'set', 'lo', 'up']);
+  netns = createTestNetns(NS, 2);
+  ({ iface: IF_NS, address: NS_ADDR, hostAddress: SSH_CLIENT, otherHostAddress: OTHER_CLIENT } = netns);
 
   // A plain TCP service on 22 (the port the script always spares) and on 8080 (one it must not).
   await startChild([...inNs, 'python3', '-c', BULK_SERVER, String(BULK), NS_ADDR, '22', '8080'], /listening/);
   // A real sshd on another port: the script must find it with ss and spare it too.
-  await must('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(work, 'host_ed25519')]);
-  await must('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(work, 'client_ed25519')]);
-  writeFileSync(path.join(work, 'authorized_keys'), readFileSync(path.join(work, 'client_ed25519.pub')));
-  writeFileSync(path.join(work, 'known_hosts'), `[${NS_ADDR}]:${SSHD_PORT} ${readFileSync(path.join(work, 'host_ed25519.pub'), 'utf8')}`);
-  const config = path.join(work, 'sshd_config');
-  writeFileSync(
-    config,
-    [
-      `Port ${SSHD_PORT}`,
-      `ListenAddress ${NS_ADDR}`,
-      `HostKey ${path.join(work, 'host_ed25519')}`,
-      `AuthorizedKeysFile ${path.join(work, 'authorized_keys')}`,
-      'PidFile none',
-      'PermitRootLogin prohibit-password',
-      'PasswordAuthentication no',
-      'KbdInteractiveAuthentication no',
-      'UsePAM no',
-      'StrictModes no',
-      '',
-    ].join('\n'),
-  );
-  const sshd = spawn('ip', ['netns', 'exec', NS, '/usr/sbin/sshd', '-D', '-e', '-f', config], { stdio: 'ignore' });
-  children.push(sshd);
-  const listening = await waitFor(async () => (await runCommand('ip', ['netns', 'exec', NS, 'ss', '-Htln', `sport = :${SSHD_PORT}`])).stdout, (out) => out.includes(`:${SSHD_PORT}`), 10_000);
-  if (!listening.includes(`:${SSHD_PORT}`)) throw new Error(`the test sshd did not listen on :${SSHD_PORT}`);
+  sshd = await startSshd({ netns: NS, listenAddress: NS_ADDR, user: 'root' });
+  SSHD_PORT = sshd.port;
+  writeFileSync(path.join(work, 'known_hosts'), `[${NS_ADDR}]:${SSHD_PORT} ${sshd.hostKey.publicLine}\n`);
 }, T);
 
 afterAll(async () => {
   // Everything below is ours: the children we spawned and the namespace (its veth pair goes with it).
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-  await runCommand('ip', ['netns', 'del', NS]);
+  await sshd?.stop();
+  netns?.remove();
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
