@@ -16,6 +16,13 @@ export default tseslint.config(
     },
   },
   {
+    // The shared domain model is the ground floor: every layer imports it, it imports none of them.
+    files: ['src/domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['../*'], message: 'src/domain/ imports nothing of the project outside src/domain/.' }] }],
+    },
+  },
+  {
     files: ['src/dashboard/static/**/*.js'],
     languageOptions: { globals: { ...globals.browser } },
   },

@@ -1,6 +1,6 @@
 import type { Logger } from '../logger.js';
 import type { Evidence } from '../evidence/schema.js';
-import type { AgentName, IncidentRecord, TraceEntry, TraceEntryType } from '../incidents/schema.js';
+import type { AgentName, IncidentRecord, TraceEntry, TraceEntryType } from '../domain/index.js';
 import type { Findings } from './findings.js';
 
 /** What an agent may write: artifacts by name, through the store (the only writer). */

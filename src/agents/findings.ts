@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import type { SamplePhase } from '../evidence/schema.js';
-import { RootCauseCategory } from '../incidents/schema.js';
+import { RootCauseCategory } from '../domain/index.js';
 
 export type Severity = 'debug' | 'info' | 'notice' | 'warning' | 'error' | 'critical';
 

@@ -1,4 +1,5 @@
-import type { ScenarioName, StartIncidentRequest } from '../incidents/schema.js';
+import type { ScenarioName } from '../domain/index.js';
+import type { StartIncidentRequest } from '../incidents/schema.js';
 import { CHAOS_SCRIPTS_DIR } from '../ssh/quote.js';
 
 /** Scenarios that inject something (everything but `investigate`). */

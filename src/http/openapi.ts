@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { IncidentRecord, StartIncidentRequest, TraceEntry } from '../incidents/schema.js';
+import { IncidentRecord, TraceEntry } from '../domain/index.js';
+import { StartIncidentRequest } from '../incidents/schema.js';
 
 /** Response bodies, as zod schemas so the document and the code cannot drift apart. */
 export const StartIncidentResponse = z.object({

@@ -1,8 +1,9 @@
 import { Router, type Request, type Response } from 'express';
 import { InputError, NotFoundError } from '../errors.js';
-import { isIncidentId } from '../incidents/ids.js';
+import { isIncidentId } from '../domain/index.js';
 import type { IncidentService } from '../incidents/incident-service.js';
-import { StartIncidentRequest, type IncidentRecord } from '../incidents/schema.js';
+import { type IncidentRecord } from '../domain/index.js';
+import { StartIncidentRequest } from '../incidents/schema.js';
 import type { IncidentStore } from '../store/incident-store.js';
 import { validationProblem } from './errors.js';
 import { buildOpenApi } from './openapi.js';

@@ -4,7 +4,8 @@ import { InputError, NotFoundError } from '../errors.js';
 import { OfflineEvidenceSource } from '../evidence/offline/offline-source.js';
 import type { Logger } from '../logger.js';
 import type { OpenedTarget, TargetConnector } from './incident-service.js';
-import type { IncidentRecord, StartIncidentRequest } from './schema.js';
+import type { IncidentRecord } from '../domain/index.js';
+import type { StartIncidentRequest } from './schema.js';
 
 /** The bundle an offline incident replays when none is named: the scenario's own recording. */
 export function defaultBundleName(request: StartIncidentRequest): string {

@@ -7,9 +7,10 @@ import type { Logger } from '../logger.js';
 import type { IncidentObserver } from '../observability/observers.js';
 import type { IncidentStore } from '../store/incident-store.js';
 import type { ChaosController } from './chaos.js';
-import { newIncidentId } from './ids.js';
+import { newIncidentId } from '../domain/index.js';
 import { runPipeline } from './pipeline.js';
-import { AgentName, type IncidentRecord, type IncidentTarget, type StartIncidentRequest, type TraceEntry } from './schema.js';
+import { AgentName, type IncidentRecord, type IncidentTarget, type TraceEntry } from '../domain/index.js';
+import { type StartIncidentRequest } from './schema.js';
 
 /** What a connector opens for one incident: where evidence comes from and what injects chaos. */
 export type OpenedTarget = {

@@ -9,7 +9,8 @@ import type { Logger } from '../logger.js';
 import type { IncidentObserver } from '../observability/observers.js';
 import type { IncidentStore } from '../store/incident-store.js';
 import type { ChaosController } from './chaos.js';
-import type { AgentName, IncidentRecord, PipelinePhase, StartIncidentRequest, TraceActor, TraceEntry, TraceEntryType } from './schema.js';
+import type { AgentName, IncidentRecord, PipelinePhase, TraceActor, TraceEntry, TraceEntryType } from '../domain/index.js';
+import type { StartIncidentRequest } from './schema.js';
 
 export type PipelineDeps = {
   store: IncidentStore;

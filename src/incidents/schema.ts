@@ -4,19 +4,7 @@
  */
 import { z } from 'zod';
 import { TargetRequest } from '../ssh/schema.js';
-import { IncidentId } from './ids.js';
-
-export const ScenarioName = z.enum([
-  'cpu_spike',
-  'memory_leak',
-  'disk_fill',
-  'net_latency',
-  'service_kill',
-  'db_conn_exhaust',
-  'investigate',
-]);
-export type ScenarioName = z.infer<typeof ScenarioName>;
-export const SCENARIOS = ScenarioName.options;
+import type { ScenarioName } from '../domain/index.js';
 
 const Seconds = (min: number, max: number) => z.number().int().min(min).max(max);
 
@@ -134,85 +122,3 @@ export const StartIncidentRequest = z
   });
 export type StartIncidentRequest = z.infer<typeof StartIncidentRequest>;
 
-export const IncidentStatus = z.enum(['running', 'completed', 'failed', 'aborted', 'interrupted']);
-export type IncidentStatus = z.infer<typeof IncidentStatus>;
-
-export const PipelinePhase = z.enum(['created', 'connecting', 'baseline', 'chaos', 'observe', 'agents', 'revert', 'recovery', 'report', 'done']);
-export type PipelinePhase = z.infer<typeof PipelinePhase>;
-
-export const AgentName = z.enum(['LogAgent', 'MetricsAgent', 'FixerAgent', 'TesterAgent', 'ReporterAgent']);
-export type AgentName = z.infer<typeof AgentName>;
-
-export const AgentState = z.object({
-  name: AgentName,
-  /** `aborted`: the incident was stopped while this agent ran; `skipped`: it never started. */
-  state: z.enum(['pending', 'running', 'succeeded', 'failed', 'timed_out', 'aborted', 'skipped']),
-  started_at: z.string().nullable(),
-  finished_at: z.string().nullable(),
-  duration_ms: z.number().nullable(),
-  error: z.string().optional(),
-});
-export type AgentState = z.infer<typeof AgentState>;
-
-export const ChaosState = z.object({
-  state: z.enum(['not_applicable', 'pending', 'injected', 'reverted', 'revert_failed', 'failed']),
-  detail: z.string().optional(),
-});
-export type ChaosState = z.infer<typeof ChaosState>;
-
-export const RootCauseCategory = z.enum([
-  'cpu_saturation',
-  'memory_pressure',
-  'disk_full',
-  'network_degradation',
-  'service_down',
-  'db_connection_exhaustion',
-  'healthy',
-  'unknown',
-]);
-export type RootCauseCategory = z.infer<typeof RootCauseCategory>;
-
-export const IncidentTarget = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('offline'), bundle: z.string() }),
-  z.object({ kind: z.literal('ssh'), name: z.string(), host: z.string(), port: z.number(), user: z.string() }),
-]);
-export type IncidentTarget = z.infer<typeof IncidentTarget>;
-
-export const IncidentRecord = z.object({
-  id: IncidentId,
-  scenario: ScenarioName,
-  target: IncidentTarget,
-  options: z.record(z.string(), z.unknown()),
-  status: IncidentStatus,
-  phase: PipelinePhase,
-  created_at: z.string(),
-  updated_at: z.string(),
-  finished_at: z.string().nullable(),
-  agents: z.array(AgentState),
-  chaos: ChaosState,
-  phase_ms: z.record(z.string(), z.number()),
-  outcome: z
-    .object({
-      category: RootCauseCategory,
-      culprit: z.string().nullable(),
-      confidence: z.number().min(0).max(1),
-    })
-    .nullable(),
-  error: z.string().nullable(),
-});
-export type IncidentRecord = z.infer<typeof IncidentRecord>;
-
-export const TraceActor = z.union([AgentName, z.literal('Coordinator')]);
-export type TraceActor = z.infer<typeof TraceActor>;
-
-export const TraceEntryType = z.enum(['phase', 'info', 'finding', 'warning', 'error', 'artifact', 'result']);
-export type TraceEntryType = z.infer<typeof TraceEntryType>;
-
-/** One line of trace.jsonl / one element of trace.json (SPEC §5). */
-export const TraceEntry = z.object({
-  timestamp: z.string(),
-  agent: TraceActor,
-  type: TraceEntryType,
-  content: z.unknown(),
-});
-export type TraceEntry = z.infer<typeof TraceEntry>;

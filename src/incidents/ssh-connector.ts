@@ -13,7 +13,8 @@ import { connectTarget, type ConnectedTarget } from '../ssh/connect-target.js';
 import { loadTargets } from '../ssh/targets.js';
 import type { IncidentStore } from '../store/incident-store.js';
 import type { OpenedTarget, TargetConnector } from './incident-service.js';
-import type { IncidentRecord, StartIncidentRequest } from './schema.js';
+import type { IncidentRecord } from '../domain/index.js';
+import type { StartIncidentRequest } from './schema.js';
 
 export type SshConnectorOptions = {
   targetsFile: string;

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { PipelinePhase } from '../incidents/schema.js';
+import { PipelinePhase } from '../domain/index.js';
 import type { CoordinatorObserver } from './observers.js';
 
 /** Prometheus metrics of one coordinator, on a registry of its own (never prom-client's global one). */

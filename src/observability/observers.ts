@@ -3,7 +3,7 @@
  * pipeline and the SSH layer call these and never import prom-client themselves. Observers must
  * not throw and must return at once (they run inside the pipeline).
  */
-import type { AgentName, AgentState, IncidentStatus, IncidentTarget, PipelinePhase, RootCauseCategory, ScenarioName } from '../incidents/schema.js';
+import type { AgentName, AgentState, IncidentStatus, IncidentTarget, PipelinePhase, RootCauseCategory, ScenarioName } from '../domain/index.js';
 
 export type IncidentObserver = {
   incidentStarted?(event: { incidentId: string; scenario: ScenarioName; targetKind: IncidentTarget['kind'] }): void;

@@ -4,7 +4,7 @@
  * lands in code spans/blocks or escaped table cells, and the HTML renderer escapes raw HTML too.
  */
 import type { Findings, RecoveryFindings, SeriesFinding } from '../agents/findings.js';
-import type { IncidentRecord, TraceEntry } from '../incidents/schema.js';
+import type { IncidentRecord, TraceEntry } from '../domain/index.js';
 import type { Window } from '../evidence/schema.js';
 
 export type ReportChart = { key: string; title: string; file: string };

@@ -1,9 +1,9 @@
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { NotFoundError, InputError } from '../errors.js';
-import type { IncidentId} from '../incidents/ids.js';
-import { isIncidentId } from '../incidents/ids.js';
-import { IncidentRecord, TraceEntry } from '../incidents/schema.js';
+import type { IncidentId } from '../domain/index.js';
+import { isIncidentId } from '../domain/index.js';
+import { IncidentRecord, TraceEntry } from '../domain/index.js';
 import { appendLineDurably, writeFileAtomic } from './atomic.js';
 
 const RECORD = 'incident.json';

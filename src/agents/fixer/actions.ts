@@ -1,5 +1,5 @@
 import type { Evidence } from '../../evidence/schema.js';
-import type { RootCauseCategory } from '../../incidents/schema.js';
+import type { RootCauseCategory } from '../../domain/index.js';
 import { shellQuote } from '../../ssh/quote.js';
 import type { Culprit, Diagnosis, FixAction } from '../findings.js';
 

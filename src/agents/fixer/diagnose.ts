@@ -1,5 +1,5 @@
 import type { Evidence } from '../../evidence/schema.js';
-import type { RootCauseCategory } from '../../incidents/schema.js';
+import type { RootCauseCategory } from '../../domain/index.js';
 import type { Culprit, Diagnosis, EvidenceRef, Hypothesis, LogFindings, LogSignature, MetricFindings, SeriesFinding } from '../findings.js';
 import { planActions } from './actions.js';
 

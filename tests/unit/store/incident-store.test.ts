@@ -1,7 +1,7 @@
 import { appendFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { newIncidentId } from '../../../src/incidents/ids.js';
-import type { IncidentRecord } from '../../../src/incidents/schema.js';
+import { newIncidentId } from '../../../src/domain/index.js';
+import type { IncidentRecord } from '../../../src/domain/index.js';
 import { IncidentStore } from '../../../src/store/incident-store.js';
 import { tempDir } from '../../fixtures/paths.js';
 

@@ -1,0 +1,63 @@
+/**
+ * The record the coordinator keeps of each incident (`incident.json`). Ground floor: imported by
+ * every layer, imports nothing of the project but its siblings here.
+ */
+import { z } from 'zod';
+import { IncidentId } from './incident-id.js';
+import { RootCauseCategory, ScenarioName } from './taxonomy.js';
+
+export const IncidentStatus = z.enum(['running', 'completed', 'failed', 'aborted', 'interrupted']);
+export type IncidentStatus = z.infer<typeof IncidentStatus>;
+
+export const PipelinePhase = z.enum(['created', 'connecting', 'baseline', 'chaos', 'observe', 'agents', 'revert', 'recovery', 'report', 'done']);
+export type PipelinePhase = z.infer<typeof PipelinePhase>;
+
+export const AgentName = z.enum(['LogAgent', 'MetricsAgent', 'FixerAgent', 'TesterAgent', 'ReporterAgent']);
+export type AgentName = z.infer<typeof AgentName>;
+
+export const AgentState = z.object({
+  name: AgentName,
+  /** `aborted`: the incident was stopped while this agent ran; `skipped`: it never started. */
+  state: z.enum(['pending', 'running', 'succeeded', 'failed', 'timed_out', 'aborted', 'skipped']),
+  started_at: z.string().nullable(),
+  finished_at: z.string().nullable(),
+  duration_ms: z.number().nullable(),
+  error: z.string().optional(),
+});
+export type AgentState = z.infer<typeof AgentState>;
+
+export const ChaosState = z.object({
+  state: z.enum(['not_applicable', 'pending', 'injected', 'reverted', 'revert_failed', 'failed']),
+  detail: z.string().optional(),
+});
+export type ChaosState = z.infer<typeof ChaosState>;
+
+export const IncidentTarget = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('offline'), bundle: z.string() }),
+  z.object({ kind: z.literal('ssh'), name: z.string(), host: z.string(), port: z.number(), user: z.string() }),
+]);
+export type IncidentTarget = z.infer<typeof IncidentTarget>;
+
+export const IncidentRecord = z.object({
+  id: IncidentId,
+  scenario: ScenarioName,
+  target: IncidentTarget,
+  options: z.record(z.string(), z.unknown()),
+  status: IncidentStatus,
+  phase: PipelinePhase,
+  created_at: z.string(),
+  updated_at: z.string(),
+  finished_at: z.string().nullable(),
+  agents: z.array(AgentState),
+  chaos: ChaosState,
+  phase_ms: z.record(z.string(), z.number()),
+  outcome: z
+    .object({
+      category: RootCauseCategory,
+      culprit: z.string().nullable(),
+      confidence: z.number().min(0).max(1),
+    })
+    .nullable(),
+  error: z.string().nullable(),
+});
+export type IncidentRecord = z.infer<typeof IncidentRecord>;
