@@ -23,6 +23,8 @@ export const RootCauseCategory = z.enum([
   'network_degradation',
   'service_down',
   'db_connection_exhaustion',
+  /** A process hitting a per-process or system limit: open files, processes/threads, ulimits. */
+  'resource_limit',
   'healthy',
   'unknown',
 ]);

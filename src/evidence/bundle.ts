@@ -3,6 +3,8 @@ import path from 'node:path';
 import type { z } from 'zod';
 import { InputError } from '../errors.js';
 import type { Evidence} from './schema.js';
+import { HostInventory } from './inventory.js';
+import { KnownGoodReference } from './reference.js';
 import { BundleManifest, HostSnapshot, LogStream, MetricSample, Phase, ProbeResult } from './schema.js';
 
 /**
@@ -12,6 +14,8 @@ import { BundleManifest, HostSnapshot, LogStream, MetricSample, Phase, ProbeResu
  *   metrics.jsonl                  one MetricSample per line
  *   probes.jsonl                   one ProbeResult per line
  *   snapshot.json                  HostSnapshot (optional)
+ *   inventory.json                 HostInventory: what discovery found at the start (optional)
+ *   reference.json                 KnownGoodReference the run was judged against (optional)
  *   logs/<phase>/<stream>.log      raw log lines captured in that phase
  */
 export type Bundle = { manifest: BundleManifest; evidence: Evidence };
@@ -22,6 +26,8 @@ export async function readBundle(dir: string): Promise<Bundle> {
   const probes = parseJsonLines(ProbeResult, await readText(dir, 'probes.jsonl', ''), dir, 'probes.jsonl');
   const snapshotText = await readText(dir, 'snapshot.json', '');
   const snapshot = snapshotText ? parseFile(HostSnapshot, snapshotText, dir, 'snapshot.json', JSON.parse) : null;
+  const inventory = await readOptionalJson(HostInventory, dir, 'inventory.json');
+  const reference = await readOptionalJson(KnownGoodReference, dir, 'reference.json');
   const logs = { baseline: await readLogs(dir, 'baseline'), incident: await readLogs(dir, 'incident') };
   const evidence: Evidence = {
     source: 'offline',
@@ -33,6 +39,8 @@ export async function readBundle(dir: string): Promise<Bundle> {
     samples,
     probes,
     snapshot,
+    inventory,
+    reference,
   };
   return { manifest, evidence };
 }
@@ -45,6 +53,8 @@ export function serializeBundle(manifest: BundleManifest, evidence: Evidence): {
     { name: 'probes.jsonl', content: jsonLines(evidence.probes) },
   ];
   if (evidence.snapshot) files.push({ name: 'snapshot.json', content: `${JSON.stringify(evidence.snapshot, null, 2)}\n` });
+  if (evidence.inventory) files.push({ name: 'inventory.json', content: `${JSON.stringify(evidence.inventory, null, 2)}\n` });
+  if (evidence.reference) files.push({ name: 'reference.json', content: `${JSON.stringify(evidence.reference, null, 2)}\n` });
   for (const phase of Phase.options) {
     for (const stream of evidence.logs[phase]) {
       files.push({ name: `logs/${phase}/${stream.name}.log`, content: stream.lines.map((l) => `${l}\n`).join('') });
@@ -68,6 +78,11 @@ async function readLogs(dir: string, phase: Phase): Promise<LogStream[]> {
     streams.push(parseFile(LogStream, { name: file.slice(0, -4), lines }, dir, `logs/${phase}/${file}`, (v) => v));
   }
   return streams;
+}
+
+async function readOptionalJson<T>(schema: z.ZodType<T>, dir: string, name: string): Promise<T | null> {
+  const text = await readText(dir, name, '');
+  return text ? parseFile(schema, text, dir, name, JSON.parse) : null;
 }
 
 async function readText(dir: string, name: string, fallback?: string): Promise<string> {

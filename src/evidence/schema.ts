@@ -9,6 +9,11 @@
  * host-side sampler prints (chaos-scripts/collect/), so a recording is just these values saved.
  */
 import { z } from 'zod';
+import { HostInventory } from './inventory.js';
+import { KnownGoodReference } from './reference.js';
+import { IsoTime, ProbeKind } from './primitives.js';
+
+export { ProbeKind };
 
 /** The two windows the agents analyse (and whose logs are collected). */
 export const Phase = z.enum(['baseline', 'incident']);
@@ -21,7 +26,7 @@ export type Phase = z.infer<typeof Phase>;
 export const SamplePhase = z.enum([...Phase.options, 'recovery']);
 export type SamplePhase = z.infer<typeof SamplePhase>;
 
-const Iso = z.string().datetime({ offset: true });
+const Iso = IsoTime;
 
 export const ProcessSample = z.object({
   pid: z.number().int().nonnegative(),
@@ -31,6 +36,11 @@ export const ProcessSample = z.object({
   rss_mb: z.number().nonnegative(),
   /** Command line, truncated by the host; informational. */
   args: z.string().max(512).optional(),
+  /** argv[0] as `ps` shows it (a process started with `exec -a NAME` shows NAME); comm is the kernel's 15-byte name. */
+  argv0: z.string().max(256).optional(),
+  /** The executable (readlink /proc/PID/exe), when readable. */
+  exe: z.string().max(1024).optional(),
+  user: z.string().max(64).optional(),
 });
 export type ProcessSample = z.infer<typeof ProcessSample>;
 
@@ -40,6 +50,10 @@ export const DiskSample = z.object({
   size_mb: z.number().nonnegative(),
   used_mb: z.number().nonnegative(),
   used_pct: z.number().min(0).max(100),
+  fstype: z.string().max(64).optional(),
+  /** Inodes in use; absent on filesystems without a fixed inode count (btrfs reports 0 total). */
+  inodes_total: z.number().int().nonnegative().optional(),
+  inodes_used_pct: z.number().min(0).max(100).optional(),
 });
 export type DiskSample = z.infer<typeof DiskSample>;
 
@@ -86,7 +100,23 @@ export const MetricSample = z.object({
     available_mb: z.number().nonnegative(),
     used_pct: z.number().min(0).max(100),
     swap_used_mb: z.number().nonnegative().default(0),
+    /** Cumulative OOM kills (the host's memory cgroup when it has a limit, else /proc/vmstat oom_kill). */
+    oom_kills: z.number().int().nonnegative().optional(),
+    /** Pages swapped in / out per second over the interval (swap thrash). */
+    swap_in_per_s: z.number().nonnegative().optional(),
+    swap_out_per_s: z.number().nonnegative().optional(),
+    /** What `total_mb` is: the machine's memory, or the limit of the memory cgroup the host runs in (a container). */
+    scope: z.enum(['host', 'cgroup']).optional(),
   }),
+  /** System-wide limits in use: open files (fs.file-nr vs fs.file-max) and tasks (vs pid_max / threads-max). */
+  limits: z
+    .object({
+      files_open: z.number().int().nonnegative(),
+      files_max: z.number().int().positive(),
+      tasks: z.number().int().nonnegative(),
+      tasks_max: z.number().int().positive(),
+    })
+    .optional(),
   disks: z.array(DiskSample).max(64),
   net: z.array(NetSample).max(64),
   /** Top processes by CPU and by RSS (union, at most ~10). */
@@ -95,20 +125,36 @@ export const MetricSample = z.object({
 });
 export type MetricSample = z.infer<typeof MetricSample>;
 
-export const ProbeTarget = z.enum(['http', 'db', 'gateway']);
+
+/**
+ * A probe's name: what it checks, as a person reads it ("http://127.0.0.1:8080/health",
+ * "tcp 127.0.0.1:5432", "db app@127.0.0.1:5432/app"). Bundles recorded before probes had names
+ * say `http`, `db` or `gateway`.
+ */
+export const ProbeTarget = z.string().min(1).max(256);
 export type ProbeTarget = z.infer<typeof ProbeTarget>;
 
-/** A health probe of the victim stack, taken alongside each sample. */
+/** A health probe of one of the host's services, taken alongside each sample. */
 export const ProbeResult = z.object({
   t: Iso,
   phase: SamplePhase,
   target: ProbeTarget,
+  /** Absent in old bundles: read it with `probeKind`. */
+  kind: ProbeKind.optional(),
   ok: z.boolean(),
   latency_ms: z.number().nonnegative().nullable(),
   status: z.number().int().optional(),
   error: z.string().max(512).optional(),
 });
 export type ProbeResult = z.infer<typeof ProbeResult>;
+
+/** The probe's kind, also for bundles recorded before probes said it (their target was the kind). */
+export function probeKind(p: Pick<ProbeResult, 'target' | 'kind'>): ProbeKind {
+  if (p.kind) return p.kind;
+  if (p.target === 'db') return 'db';
+  if (p.target.startsWith('tcp ')) return 'tcp';
+  return 'http';
+}
 
 /** Log lines captured during one phase from one source (syslog, postgresql, victim, dmesg…). */
 export const LogStream = z.object({
@@ -127,7 +173,7 @@ export const ServiceState = z.object({
   name: z.string().max(128),
   active: z.boolean(),
   /** How the state was read: systemd unit or pid file. */
-  manager: z.enum(['systemd', 'pidfile']),
+  manager: z.enum(['systemd', 'pidfile', 'process']),
   pid: z.number().int().positive().optional(),
   detail: z.string().max(512).optional(),
 });
@@ -151,6 +197,16 @@ export const HostSnapshot = z.object({
   qdiscs: z.array(QdiscInfo).max(32),
   /** Listening sockets summarised as "proto addr:port process". */
   listeners: z.array(z.string().max(256)).max(64).default([]),
+  /**
+   * Processes close to their own open-files limit (RLIMIT_NOFILE), fullest first: the culprit of
+   * a `Too many open files` that the system-wide count does not show.
+   */
+  fd_pressure: z
+    .array(z.object({ pid: z.number().int().positive(), comm: z.string().max(64), argv0: z.string().max(256).optional(), exe: z.string().max(1024).optional(), open_fds: z.number().int().nonnegative(), limit: z.number().int().positive() }))
+    .max(16)
+    .default([]),
+  /** The last error lines of the logs of services that are down (config errors, start failures). */
+  service_errors: z.array(z.object({ service: z.string().max(128), source: z.string().max(1024), lines: z.array(z.string().max(2000)).max(20) })).max(16).default([]),
 });
 export type HostSnapshot = z.infer<typeof HostSnapshot>;
 
@@ -188,5 +244,9 @@ export const Evidence = z.object({
   samples: z.array(MetricSample),
   probes: z.array(ProbeResult),
   snapshot: HostSnapshot.nullable(),
+  /** What the host runs, discovered at the start of this run; null in bundles recorded before discovery. */
+  inventory: HostInventory.nullable().default(null),
+  /** The host's known-good reference this run is judged against; null when none was recorded yet. */
+  reference: KnownGoodReference.nullable().default(null),
 });
 export type Evidence = z.infer<typeof Evidence>;

@@ -27,6 +27,7 @@ const CATEGORY_TITLE: Record<string, string> = {
   network_degradation: 'Network degradation',
   service_down: 'Service down',
   db_connection_exhaustion: 'Database connection exhaustion',
+  resource_limit: 'Resource limit reached',
   healthy: 'Healthy: no fault found',
   unknown: 'Unknown: no known fault fits',
 };

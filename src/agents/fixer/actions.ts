@@ -21,6 +21,8 @@ export function planActions(category: RootCauseCategory, culprit: Culprit | null
       return culprit?.kind === 'service' ? serviceActions(culprit, evidence) : inspectActions();
     case 'db_connection_exhaustion':
       return culprit?.kind === 'db_application' ? databaseActions(culprit) : inspectActions();
+    case 'resource_limit':
+      return culprit?.kind === 'process' && culprit.pid ? limitActions(culprit) : inspectActions();
     case 'healthy':
       return [];
     case 'unknown':
@@ -40,6 +42,28 @@ function processActions(culprit: Culprit, category: RootCauseCategory): FixActio
       description: `Stop ${culprit.name} (${pids.length > 1 ? `pids ${pids.join(', ')}` : `pid ${pids[0]}`}), the process behind the ${category === 'cpu_saturation' ? 'CPU saturation' : 'memory growth'}.`,
       command: kill,
       rollback: `If ${culprit.name} is needed, start it again the way it is normally started (its command line is in the report), ideally with a ${category === 'cpu_saturation' ? 'CPU quota (systemd CPUQuota= or nice)' : 'memory limit (systemd MemoryMax=)'}.`,
+    },
+  ];
+}
+
+/**
+ * A process at its open-files limit: look at what it holds, then raise its limit in place
+ * (prlimit, no restart) so it can work again; the lasting fix is in its service definition.
+ */
+function limitActions(culprit: Culprit): FixAction[] {
+  const pid = culprit.pid!;
+  const name = shellQuote(culprit.name);
+  const check = `[ "$(tr '\\0' '\\n' </proc/${pid}/cmdline 2>/dev/null | head -n 1)" = ${name} ] || [ "$(cat /proc/${pid}/comm 2>/dev/null)" = ${name} ]`;
+  return [
+    {
+      description: `See what ${culprit.name} (pid ${pid}) holds open: a leak of descriptors shows as many entries of one kind.`,
+      command: `ls -l /proc/${pid}/fd | awk '{print $NF}' | sed 's/[0-9]*]$/]/' | sort | uniq -c | sort -rn | head -n 20\ngrep -i 'open files' /proc/${pid}/limits`,
+      rollback: 'Nothing to roll back: this only reads.',
+    },
+    {
+      description: `Raise the open-files limit of ${culprit.name} (pid ${pid}) in place, without a restart, after checking the pid is still that process.`,
+      command: `if ${check}; then prlimit --pid ${pid} --nofile=65536:65536; fi`,
+      rollback: `prlimit --pid ${pid} --nofile=<old soft>:<old hard> (the old values are in /proc/${pid}/limits before the change). Make it lasting with LimitNOFILE= in the unit or ulimit -n in its start script.`,
     },
   ];
 }

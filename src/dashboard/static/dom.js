@@ -78,6 +78,7 @@ const CATEGORY_TITLE = {
   network_degradation: 'Network degradation',
   service_down: 'Service down',
   db_connection_exhaustion: 'Database connection exhaustion',
+  resource_limit: 'Resource limit reached',
   healthy: 'Healthy',
   unknown: 'Unknown',
 };

@@ -101,6 +101,8 @@ export class SshEvidenceSource implements EvidenceSource {
       samples: this.samples.filter((s) => s.phase !== 'recovery'),
       probes: this.probes.filter((p) => p.phase !== 'recovery'),
       snapshot,
+      inventory: null,
+      reference: null,
     };
   }
 

@@ -54,6 +54,8 @@ class ScriptedSource implements EvidenceSource {
       samples: [...this.samples],
       probes: [],
       snapshot: null,
+    inventory: null,
+    reference: null,
     };
   }
 
