@@ -18,6 +18,8 @@ export type RankedTemplate = {
   /** Incident rate over baseline rate (per second); Infinity-safe: null when new. */
   rate_ratio: number | null;
   is_new: boolean;
+  /** Not among the templates of the host's known-good reference. */
+  unknown_to_reference?: boolean;
   first_seen: string | null;
   last_seen: string | null;
   example: string;
@@ -32,7 +34,24 @@ export type LogFindings = {
   total_lines: number;
   total_templates: number;
   /** Error-level lines by well-known signature (out of memory, no space, refused…). */
-  signatures: { signature: LogSignature; count: number; first_seen: string | null; last_seen: string | null; example: string }[];
+  signatures: SignatureHit[];
+};
+
+/**
+ * A well-known failure phrase seen in the incident window. `rose`: clearly more frequent than in
+ * the baseline window; a fault already present when the run began shows in both windows alike,
+ * so a hit is kept either way and the diagnosis decides what a steady one means.
+ */
+export type SignatureHit = {
+  signature: LogSignature;
+  count: number;
+  baseline_count: number;
+  rose: boolean;
+  /** Streams it was seen in (incident window), most hits first. */
+  streams: string[];
+  first_seen: string | null;
+  last_seen: string | null;
+  example: string;
 };
 
 export const LOG_SIGNATURES = [
@@ -45,6 +64,14 @@ export const LOG_SIGNATURES = [
   'service_stopped',
   'cpu_throttled',
   'segfault',
+  /** The kernel's OOM killer acted (the proof of memory exhaustion, unlike a failed allocation). */
+  'oom_kill',
+  /** EMFILE / ENFILE: a process or the system ran out of file descriptors. */
+  'too_many_open_files',
+  /** A process or thread could not be created (RLIMIT_NPROC, pid or thread limits). */
+  'process_limit',
+  /** A service failed to start or reload on a configuration error. */
+  'config_error',
 ] as const;
 export type LogSignature = (typeof LOG_SIGNATURES)[number];
 
@@ -78,6 +105,10 @@ export type ProcessAttribution = {
   pid: number;
   comm: string;
   args?: string;
+  /** The name `ps` shows (argv[0]); what a person calls the process. */
+  argv0?: string;
+  exe?: string;
+  user?: string;
   baseline_cpu_pct: number;
   incident_cpu_pct: number;
   baseline_rss_mb: number;
@@ -90,12 +121,29 @@ export type ProcessAttribution = {
 export type MetricFindings = {
   series: SeriesFinding[];
   anomalous: string[];
-  processes: { by_cpu: ProcessAttribution[]; by_rss_growth: ProcessAttribution[] };
-  disks: { mount: string; baseline_used_pct: number; incident_used_pct: number; growth_mb: number; largest_files: { path: string; size_mb: number }[] }[];
+  /**
+   * by_cpu / by_rss_growth: what changed between the windows; busiest / largest: who holds the
+   * resource now, whatever the windows show (a runaway that was already running at the start).
+   */
+  processes: { by_cpu: ProcessAttribution[]; by_rss_growth: ProcessAttribution[]; busiest: ProcessAttribution[]; largest: ProcessAttribution[] };
+  disks: {
+    mount: string;
+    fstype?: string;
+    baseline_used_pct: number;
+    incident_used_pct: number;
+    /** Highest inode use in the incident window; null where the filesystem does not count inodes. */
+    incident_inodes_pct: number | null;
+    growth_mb: number;
+    largest_files: { path: string; size_mb: number }[];
+  }[];
   interfaces: { iface: string; errors: number; drops: number; baseline_errors: number; baseline_drops: number }[];
   db: { max_connections: number; baseline_connections: number; incident_connections: number; by_application: { application: string; baseline: number; incident: number }[] } | null;
   probes: {
     target: string;
+    kind: 'http' | 'tcp' | 'db';
+    /** Probe results in the run (both windows), and how many of them failed. */
+    total: number;
+    failed: number;
     baseline_ok_pct: number;
     incident_ok_pct: number;
     baseline_latency_ms: number | null;
@@ -137,7 +185,7 @@ export type RecoveryFindings = {
 };
 
 export const EvidenceRef = z.object({
-  kind: z.enum(['metric', 'template', 'signature', 'probe', 'process', 'snapshot', 'service', 'qdisc', 'db']),
+  kind: z.enum(['metric', 'template', 'signature', 'probe', 'process', 'snapshot', 'service', 'qdisc', 'db', 'reference', 'limit']),
   ref: z.string(),
   detail: z.string(),
 });
@@ -147,6 +195,10 @@ export const Culprit = z.object({
   kind: z.enum(['process', 'mount', 'interface', 'service', 'db_application']),
   name: z.string(),
   pid: z.number().int().optional(),
+  /** The executable behind a process culprit, when the host let us read it. */
+  exe: z.string().optional(),
+  /** The port a service culprit listens (or listened) on. */
+  port: z.number().int().optional(),
   files: z.array(z.object({ path: z.string(), size_mb: z.number() })).optional(),
   detail: z.string().optional(),
 });

@@ -1,5 +1,5 @@
 import type { Agent, AgentInput, AgentResult } from '../agent.js';
-import type { LogFindings, LogSignature, RankedTemplate, Severity } from '../findings.js';
+import type { LogFindings, LogSignature, RankedTemplate, Severity, SignatureHit } from '../findings.js';
 import type { Evidence, LogStream, Phase } from '../../evidence/schema.js';
 import { errorMessage } from '../../errors.js';
 import { createLineMiner } from './line-miner.js';
@@ -57,7 +57,7 @@ export function analyzeLogs(evidence: Evidence): LogFindings {
     incident: windowSeconds(evidence.windows.incident),
   };
   const tallies = new Map<string, Tally>();
-  const signatureHits = new Map<LogSignature, { counts: Record<Phase, number>; first: string | null; last: string | null; example: string }>();
+  const signatureHits = new Map<LogSignature, { counts: Record<Phase, number>; streams: Map<string, number>; first: string | null; last: string | null; example: string }>();
   const miners = new Map<string, ReturnType<typeof createLineMiner>>();
   const streams = new Map<string, { baseline_lines: number; incident_lines: number }>();
   let total = 0;
@@ -96,9 +96,10 @@ export function analyzeLogs(evidence: Evidence): LogFindings {
         tallies.set(key, tally);
 
         for (const signature of matchSignatures(line)) {
-          const hit = signatureHits.get(signature) ?? { counts: { baseline: 0, incident: 0 }, first: null, last: null, example: '' };
+          const hit = signatureHits.get(signature) ?? { counts: { baseline: 0, incident: 0 }, streams: new Map<string, number>(), first: null, last: null, example: '' };
           hit.counts[phase] += 1;
           if (phase === 'incident') {
+            hit.streams.set(stream.name, (hit.streams.get(stream.name) ?? 0) + 1);
             hit.first ??= at;
             hit.last = at ?? hit.last;
             if (!hit.example) hit.example = line.slice(0, 400);
@@ -109,15 +110,29 @@ export function analyzeLogs(evidence: Evidence): LogFindings {
     }
   }
 
+  // Against the known-good reference, a template the host never printed when healthy is news
+  // even when it is as frequent in both windows of this run (a fault older than the run).
+  const known = evidence.reference ? new Set(evidence.reference.log_templates.map((t) => `${t.stream}\u0000${t.template}`)) : null;
   const ranked = [...tallies.values()]
-    .map((t) => rankTemplate(t, seconds))
+    .map((t) => rankTemplate(t, seconds, known ? !known.has(`${t.stream}\u0000${t.template}`) : false))
     .filter((t): t is RankedTemplate => t !== null)
     .sort((a, b) => b.score - a.score)
     .slice(0, MAX_RANKED_TEMPLATES);
 
-  const signatures = [...signatureHits.entries()]
-    .filter(([, hit]) => rose(hit.counts, seconds))
-    .map(([signature, hit]) => ({ signature, count: hit.counts.incident, first_seen: hit.first, last_seen: hit.last, example: hit.example }))
+  // Every signature still present in the incident window is kept: one that was already there
+  // when the run began (the alert fired minutes ago) is as real as one that rose in it.
+  const signatures: SignatureHit[] = [...signatureHits.entries()]
+    .filter(([, hit]) => hit.counts.incident > 0)
+    .map(([signature, hit]) => ({
+      signature,
+      count: hit.counts.incident,
+      baseline_count: hit.counts.baseline,
+      rose: rose(hit.counts, seconds),
+      streams: [...hit.streams.entries()].sort((a, b) => b[1] - a[1]).map(([name]) => name),
+      first_seen: hit.first,
+      last_seen: hit.last,
+      example: hit.example,
+    }))
     .sort((a, b) => b.count - a.count);
 
   return {
@@ -130,16 +145,19 @@ export function analyzeLogs(evidence: Evidence): LogFindings {
 }
 
 /** A template matters when it is new in the incident window, or its rate jumped. */
-function rankTemplate(t: Tally, seconds: Record<Phase, number>): RankedTemplate | null {
+function rankTemplate(t: Tally, seconds: Record<Phase, number>, unknownToReference: boolean): RankedTemplate | null {
   const { baseline, incident } = t.counts;
   if (incident === 0) return null;
   const baselineRate = baseline / seconds.baseline;
   const incidentRate = incident / seconds.incident;
   const isNew = baseline === 0;
   const ratio = isNew ? null : incidentRate / baselineRate;
-  if (!isNew && (ratio === null || ratio < 3 || incident < 3)) return null;
+  const rising = isNew || (ratio !== null && ratio >= 3 && incident >= 3);
+  // Steady but never seen on the healthy host: only worth a line when it says something is wrong.
+  const novel = !rising && unknownToReference && incident >= 3 && (t.severity === 'error' || t.severity === 'critical' || t.severity === 'warning');
+  if (!rising && !novel) return null;
   const weight = SEVERITY_WEIGHT[t.severity];
-  const surprise = isNew ? 3 : Math.log2(ratio ?? 1);
+  const surprise = isNew ? 3 : novel ? 2 : Math.log2(ratio ?? 1);
   const score = weight * surprise * Math.log2(1 + incident);
   return {
     template_id: t.template_id,
@@ -150,6 +168,7 @@ function rankTemplate(t: Tally, seconds: Record<Phase, number>): RankedTemplate 
     incident_count: incident,
     rate_ratio: ratio === null ? null : Math.round(ratio * 100) / 100,
     is_new: isNew,
+    ...(unknownToReference ? { unknown_to_reference: true } : {}),
     first_seen: t.first_seen,
     last_seen: t.last_seen,
     example: t.example,

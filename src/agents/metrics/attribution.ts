@@ -1,5 +1,5 @@
 import { median } from 'simple-statistics';
-import type { Evidence, MetricSample, Phase } from '../../evidence/schema.js';
+import { probeKind, type Evidence, type MetricSample, type Phase } from '../../evidence/schema.js';
 import type { MetricFindings, ProcessAttribution } from '../findings.js';
 import { round } from './anomalies.js';
 
@@ -18,12 +18,12 @@ export function attribute(evidence: Evidence): Omit<MetricFindings, 'series' | '
 }
 
 function processes(baseline: MetricSample[], incident: MetricSample[]): MetricFindings['processes'] {
-  type Acc = { pid: number; comm: string; args?: string; cpu: Record<Phase, number>; rss: Record<Phase, number[]> };
+  type Acc = { pid: number; comm: string; args?: string; argv0?: string; exe?: string; user?: string; cpu: Record<Phase, number>; rss: Record<Phase, number[]> };
   const acc = new Map<number, Acc>();
   const visit = (samples: MetricSample[], phase: Phase) => {
     for (const s of samples) {
       for (const p of s.top) {
-        const a = acc.get(p.pid) ?? { pid: p.pid, comm: p.comm, args: p.args, cpu: { baseline: 0, incident: 0 }, rss: { baseline: [], incident: [] } };
+        const a = acc.get(p.pid) ?? { pid: p.pid, comm: p.comm, args: p.args, argv0: p.argv0, exe: p.exe, user: p.user, cpu: { baseline: 0, incident: 0 }, rss: { baseline: [], incident: [] } };
         a.cpu[phase] += p.cpu_pct;
         a.rss[phase].push(p.rss_mb);
         acc.set(p.pid, a);
@@ -44,6 +44,9 @@ function processes(baseline: MetricSample[], incident: MetricSample[]): MetricFi
       pid: a.pid,
       comm: a.comm,
       ...(a.args ? { args: a.args } : {}),
+      ...(a.argv0 ? { argv0: a.argv0 } : {}),
+      ...(a.exe ? { exe: a.exe } : {}),
+      ...(a.user ? { user: a.user } : {}),
       baseline_cpu_pct: round(baseCpu),
       incident_cpu_pct: round(incCpu),
       baseline_rss_mb: round(baseRss),
@@ -55,6 +58,8 @@ function processes(baseline: MetricSample[], incident: MetricSample[]): MetricFi
   return {
     by_cpu: [...all].sort((a, b) => b.incident_cpu_pct - b.baseline_cpu_pct - (a.incident_cpu_pct - a.baseline_cpu_pct)).slice(0, 10),
     by_rss_growth: [...all].filter((p) => p.rss_growth_mb > 0).sort((a, b) => b.rss_growth_mb - a.rss_growth_mb).slice(0, 10),
+    busiest: [...all].filter((p) => p.incident_cpu_pct > 0).sort((a, b) => b.incident_cpu_pct - a.incident_cpu_pct).slice(0, 10),
+    largest: [...all].sort((a, b) => b.incident_rss_mb - a.incident_rss_mb).slice(0, 10),
   };
 }
 
@@ -67,8 +72,12 @@ function disks(baseline: MetricSample[], incident: MetricSample[], evidence: Evi
     const baseUsed = b.length ? median(b.map((d) => d.used_mb)) : 0;
     const incMax = i.length ? Math.max(...i.map((d) => d.used_mb)) : baseUsed;
     const files = evidence.snapshot?.largest_files.find((l) => l.mount === mount)?.files ?? [];
+    const inodes = i.flatMap((d) => (d.inodes_used_pct === undefined ? [] : [d.inodes_used_pct]));
+    const fstype = [...b, ...i].find((d) => d.fstype)?.fstype;
     return {
       mount,
+      ...(fstype ? { fstype } : {}),
+      incident_inodes_pct: inodes.length ? round(Math.max(...inodes)) : null,
       baseline_used_pct: round(b.length ? median(b.map((d) => d.used_pct)) : 0),
       incident_used_pct: round(i.length ? Math.max(...i.map((d) => d.used_pct)) : 0),
       growth_mb: round(incMax - baseUsed),
@@ -121,8 +130,12 @@ function probes(evidence: Evidence): MetricFindings['probes'] {
     };
     const errors = new Map<string, number>();
     for (const p of of('incident')) if (!p.ok) errors.set(p.error ?? `status ${p.status ?? '?'}`, (errors.get(p.error ?? `status ${p.status ?? '?'}`) ?? 0) + 1);
+    const all = evidence.probes.filter((p) => p.target === target && p.phase !== 'recovery');
     return {
       target,
+      kind: probeKind(all[0] ?? { target }),
+      total: all.length,
+      failed: all.filter((p) => !p.ok).length,
       baseline_ok_pct: okPct(of('baseline')),
       incident_ok_pct: okPct(of('incident')),
       baseline_latency_ms: latency(of('baseline')),

@@ -1,0 +1,262 @@
+import type { Evidence, MetricSample, Phase } from '../../evidence/schema.js';
+import type { Listener } from '../../evidence/inventory.js';
+import type { LevelBand } from '../../evidence/reference.js';
+import type { Culprit, EvidenceRef, LogFindings, LogSignature, MetricFindings, ProcessAttribution, SeriesFinding } from '../findings.js';
+
+/** Series where a drop is as telling as a rise (traffic vanishing); everything else only hurts going up. */
+const THROUGHPUT = /^net:.*\.(rx|tx)_kbps$/;
+
+/**
+ * One piece of evidence for a category. `weight` is how telling this kind of evidence is on its
+ * own; `strength` in [0,1] how strongly this incident shows it. `primary` signals are the ones a
+ * category cannot do without: a CPU diagnosis without busy CPUs is not one.
+ */
+export type Signal = { weight: number; strength: number; primary: boolean; ref: EvidenceRef };
+
+export type Category = 'cpu_saturation' | 'memory_pressure' | 'disk_full' | 'network_degradation' | 'service_down' | 'db_connection_exhaustion' | 'resource_limit';
+
+export type Candidate = { category: Category; signals: Signal[]; culprit: Culprit | null };
+
+/**
+ * The name a person knows a process by: argv[0] as `ps` shows it (`exec -a shop-indexer perl`
+ * shows shop-indexer; nginx and postgres retitle themselves "nginx: master process …"), else the
+ * kernel's comm. A path keeps only its last part.
+ */
+export function processName(p: { comm: string; argv0?: string }): string {
+  const argv0 = p.argv0?.trim();
+  if (!argv0) return p.comm;
+  const first = argv0.split(/\s+/)[0]!.replace(/:$/, '');
+  const base = first.includes('/') ? first.slice(first.lastIndexOf('/') + 1) : first;
+  return base || p.comm;
+}
+
+/** Processes of one name, added up: two workers of one runaway are one culprit. */
+export type ProcessGroup = { name: string; comm: string; exe?: string; pids: number[]; total: number; sample: ProcessAttribution };
+
+export function groupByName(items: ProcessAttribution[], value: (p: ProcessAttribution) => number): ProcessGroup[] {
+  const groups = new Map<string, ProcessGroup>();
+  for (const item of items) {
+    const v = value(item);
+    if (v <= 0) continue;
+    const name = processName(item);
+    const g = groups.get(name) ?? { name, comm: item.comm, ...(item.exe ? { exe: item.exe } : {}), pids: [], total: 0, sample: item };
+    g.pids.push(item.pid);
+    g.total += v;
+    groups.set(name, g);
+  }
+  return [...groups.values()].sort((a, b) => b.total - a.total);
+}
+
+/** "shop-indexer (perl, /usr/bin/perl)": the name, and what it really is when that differs. */
+export function describeProcess(g: { name: string; comm: string; exe?: string }): string {
+  const extra = [g.comm !== g.name ? g.comm : null, g.exe ?? null].filter((x): x is string => !!x);
+  return extra.length ? `${g.name} (${extra.join(', ')})` : g.name;
+}
+
+/** Lookups over the evidence, the earlier agents' findings and the host's known-good reference. */
+export class Facts {
+  constructor(
+    readonly evidence: Evidence,
+    readonly logs: LogFindings | undefined,
+    readonly metrics: MetricFindings | undefined,
+  ) {}
+
+  get reference() {
+    return this.evidence.reference;
+  }
+
+  /** The most recent window: where a fault, old or new, must show. */
+  incidentSamples(): MetricSample[] {
+    return this.samples('incident');
+  }
+
+  samples(phase: Phase): MetricSample[] {
+    return this.evidence.samples.filter((s) => s.phase === phase);
+  }
+
+  series(key: string): SeriesFinding | undefined {
+    return this.metrics?.series.find((s) => s.key === key);
+  }
+
+  seriesMatching(pattern: RegExp): SeriesFinding[] {
+    return this.metrics?.series.filter((s) => pattern.test(s.key)) ?? [];
+  }
+
+  /** An upward anomaly: the series' incident peak window went up. */
+  up(s: SeriesFinding | undefined): boolean {
+    return !!s && s.windows.some((w) => w.direction === 'up');
+  }
+
+  band(key: string): LevelBand | undefined {
+    return this.reference?.levels[key];
+  }
+
+  /**
+   * How far a series' incident median sits above the reference's normal, in units of `floor`
+   * (the smallest change that matters for it); 0 when inside the band or without a reference.
+   */
+  aboveReference(s: SeriesFinding | undefined, floor: number): number {
+    if (!s) return 0;
+    const band = this.band(s.key);
+    if (!band) return 0;
+    return Math.max(0, (s.incident.median - Math.max(band.p95, band.median + floor)) / floor);
+  }
+
+  signature(name: LogSignature) {
+    return this.logs?.signatures.find((s) => s.signature === name);
+  }
+
+  /**
+   * A log signature as a signal. `absolute`: the phrase means a limit was hit whenever it is
+   * printed (OOM kill, EMFILE), so a steady rate from before the run counts as much as a rise;
+   * otherwise it counts only when it rose in the window or the healthy host never printed it.
+   */
+  signatureSignal(name: LogSignature, weight: number, primary: boolean, opts: { absolute?: boolean; minCount?: number } = {}): Signal[] {
+    const hit = this.signature(name);
+    if (!hit || hit.count < (opts.minCount ?? 1)) return [];
+    const steadyButNew = this.reference !== null && !this.reference.log_templates.some((t) => hit.streams.includes(t.stream) && matchesTemplate(hit.example, t.template));
+    if (!opts.absolute && !hit.rose && !steadyButNew) return [];
+    const where = hit.streams.length ? ` in ${hit.streams.slice(0, 3).join(', ')}` : '';
+    return [
+      {
+        weight,
+        primary,
+        strength: clamp(Math.log2(1 + hit.count) / 3),
+        ref: { kind: 'signature', ref: `signature:${name}`, detail: `${hit.count} log lines${where} like: ${hit.example.slice(0, 200)}` },
+      },
+    ];
+  }
+
+  metricRef(s: SeriesFinding, detail: string): EvidenceRef {
+    const w = s.windows[0];
+    return { kind: 'metric', ref: `metric:${s.key}${w ? `@${w.start}` : ''}`, detail };
+  }
+
+  /** "reference of 2026-11-30T10:00Z (enroll, 3 h old)", for evidence lines. */
+  referenceLabel(): string {
+    const r = this.reference;
+    if (!r) return 'no reference';
+    return `the reference of ${r.taken_at} (${r.source.replace('_', ' ')}, ${ageText(Date.parse(this.evidence.windows.incident.end) - Date.parse(r.taken_at))} old)`;
+  }
+
+  /** Listening sockets now: from this run's discovery, else the snapshot's summary lines. */
+  listeningNow(): { proto: string; port: number; address: string }[] | null {
+    if (this.evidence.inventory) return this.evidence.inventory.listeners;
+    const lines = this.evidence.snapshot?.listeners;
+    if (!lines?.length) return null;
+    return lines.flatMap((l) => {
+      const m = /^(tcp|udp) (\S+):(\d+) /.exec(l);
+      return m ? [{ proto: m[1]!, address: m[2]!.replace(/^\[|\]$/g, ''), port: Number(m[3]) }] : [];
+    });
+  }
+
+  /**
+   * TCP ports the host listened on when it was known good and does not listen on now, with who
+   * had them then. Ephemeral ports are left out: a client's passing listener is not a service.
+   */
+  missingListeners(): Listener[] {
+    const now = this.listeningNow();
+    const ref = this.reference;
+    if (!ref || !now) return [];
+    const open = new Set(now.filter((l) => l.proto === 'tcp').map((l) => l.port));
+    const seen = new Set<number>();
+    return ref.inventory.listeners.filter((l) => {
+      if (l.proto !== 'tcp' || l.port >= 32768 || open.has(l.port) || seen.has(l.port)) return false;
+      seen.add(l.port);
+      return true;
+    });
+  }
+
+  /** The service (from discovery now or at the reference) that listens on, or owned, a port. */
+  ownerOfPort(port: number): { service?: string; name?: string; pid?: number; exe?: string } | null {
+    for (const inv of [this.evidence.inventory, this.reference?.inventory]) {
+      const l = inv?.listeners.find((x) => x.port === port && x.proto === 'tcp');
+      if (l) return { ...(l.service ? { service: l.service } : {}), ...(l.comm || l.argv0 ? { name: processName({ comm: l.comm ?? '', argv0: l.argv0 }) } : {}), ...(l.pid ? { pid: l.pid } : {}), ...(l.exe ? { exe: l.exe } : {}) };
+    }
+    return null;
+  }
+
+  /** A service by name, from discovery now or at the reference (its pids, ports and logs). */
+  service(name: string) {
+    return this.evidence.inventory?.services.find((s) => s.name === name) ?? this.reference?.inventory.services.find((s) => s.name === name);
+  }
+
+  /** The service whose log file a log stream was read from (streams of services are named after them). */
+  serviceOfStream(stream: string) {
+    const direct = this.service(stream);
+    if (direct) return direct;
+    const services = [...(this.evidence.inventory?.services ?? []), ...(this.reference?.inventory.services ?? [])];
+    return services.find((s) => s.log_files.some((f) => streamName(s.name, f) === stream));
+  }
+
+  /**
+   * For `unknown`: what moved most, so a human can take it from there. Only moves in the harmful
+   * direction count: CPU, memory, disk, latency, errors and connections going *down* is a host
+   * getting better (a previous fault receding), not a fault.
+   */
+  strongestEvidence(): EvidenceRef[] {
+    const refs: EvidenceRef[] = [];
+    const harmful = (s: SeriesFinding) => s.windows.filter((w) => w.direction === 'up' || THROUGHPUT.test(s.key));
+    const anomalous = (this.metrics?.series ?? [])
+      .filter((s) => harmful(s).length > 0)
+      .sort((a, b) => Math.max(...harmful(b).map((w) => Math.abs(w.peak_z))) - Math.max(...harmful(a).map((w) => Math.abs(w.peak_z))));
+    for (const s of anomalous.slice(0, 5)) {
+      const w = harmful(s)[0]!;
+      refs.push(this.metricRef(s, `${s.label}: baseline median ${s.baseline.median}${s.unit}, peak ${w.peak}${s.unit} (robust z ${w.peak_z})`));
+    }
+    // One stray error line on a real host is noise; three of a new kind are worth a look.
+    for (const t of (this.logs?.templates ?? []).filter((t) => (t.severity === 'error' || t.severity === 'critical') && t.incident_count >= 3).slice(0, 5)) {
+      const how = t.is_new ? 'new' : t.unknown_to_reference && (t.rate_ratio ?? 0) < 3 ? 'unknown to the reference' : `${t.rate_ratio}x`;
+      refs.push({ kind: 'template', ref: `template:${t.template_id}`, detail: `${how} ${t.severity} template (${t.incident_count} lines): ${t.template.slice(0, 200)}` });
+    }
+    for (const p of (this.metrics?.probes ?? []).filter((p) => p.incident_ok_pct < 95 && (p.incident_ok_pct < p.baseline_ok_pct || p.failed === p.total))) {
+      refs.push({ kind: 'probe', ref: `probe:${p.target}`, detail: `${p.target} probe ${p.incident_ok_pct}% ok (baseline ${p.baseline_ok_pct}%): ${p.errors[0]?.error ?? ''}` });
+    }
+    for (const l of this.missingListeners().slice(0, 3)) {
+      refs.push({ kind: 'reference', ref: `reference:listener:${l.port}`, detail: `port ${l.port} (${l.argv0 ?? l.comm ?? 'unknown process'}) listened in ${this.referenceLabel()} and does not now` });
+    }
+    return refs;
+  }
+}
+
+/** The log stream name the coordinator gives a service's log file (logs.py --file STREAM=PATH). */
+export function streamName(service: string, file: string): string {
+  const base = file.slice(file.lastIndexOf('/') + 1).replace(/\.log$/, '');
+  const raw = base === service || base === '' ? service : `${service}.${base}`;
+  return raw.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 64) || 'service';
+}
+
+/** A line fits a mined template when its constant words all appear in order (variables masked as <*>). */
+function matchesTemplate(line: string, template: string): boolean {
+  const parts = template.split('<*>').map((p) => p.trim()).filter(Boolean);
+  let at = 0;
+  for (const part of parts) {
+    const i = line.indexOf(part, at);
+    if (i < 0) return false;
+    at = i + part.length;
+  }
+  return parts.length > 0;
+}
+
+export function ageText(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 120) return `${s} s`;
+  if (s < 7200) return `${Math.round(s / 60)} min`;
+  if (s < 172_800) return `${Math.round(s / 3600)} h`;
+  return `${Math.round(s / 86_400)} days`;
+}
+
+export function clamp(v: number): number {
+  return Math.max(0, Math.min(1, v));
+}
+
+export function round(v: number): number {
+  return Math.round(v * 100) / 100;
+}
+
+export function median(values: number[]): number {
+  if (!values.length) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}

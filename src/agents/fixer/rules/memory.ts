@@ -1,0 +1,60 @@
+import { clamp, describeProcess, groupByName, median, round, type Candidate, type Facts, type Signal } from '../facts.js';
+import type { Culprit } from '../../findings.js';
+
+/** Memory used (against the host's memory cgroup limit when it has one) past which it is exhausted. */
+const EXHAUSTED_PCT = 92;
+/** Pages swapped in+out per second that mean thrashing rather than housekeeping. */
+const THRASH_PAGES_PER_S = 200;
+
+export function memory(f: Facts): Candidate {
+  const signals: Signal[] = [];
+  const incident = f.incidentSamples();
+  const usedMedian = median(incident.map((s) => s.mem.used_pct));
+  const scope = incident.find((s) => s.mem.scope)?.mem.scope === 'cgroup' ? ' of its memory cgroup limit' : '';
+  if (usedMedian >= EXHAUSTED_PCT) {
+    const avail = median(incident.map((s) => s.mem.available_mb));
+    signals.push({ weight: 0.7, primary: true, strength: clamp((usedMedian - 88) / 8), ref: { kind: 'limit', ref: 'limit:mem.used_pct', detail: `memory ${round(usedMedian)}% used${scope}, ${round(avail)} MB available (median of ${incident.length} samples)` } });
+  }
+  // OOM kills: the counter rose during the run, or stands above what the healthy host had.
+  const kills = f.evidence.samples.flatMap((s) => (s.mem.oom_kills === undefined ? [] : [s.mem.oom_kills]));
+  if (kills.length) {
+    const during = Math.max(...kills) - Math.min(...kills);
+    const since = f.band('mem.oom_kills') ? Math.max(0, Math.min(...kills) - f.band('mem.oom_kills')!.max) : 0;
+    const n = during + since;
+    if (n > 0) signals.push({ weight: 0.6, primary: true, strength: clamp(0.5 + n / 6), ref: { kind: 'limit', ref: 'limit:mem.oom_kills', detail: `${n} process(es) killed by the OOM killer${since ? ` since ${f.referenceLabel()}` : ' during the run'}` } });
+  }
+  const thrash = median(incident.map((s) => (s.mem.swap_in_per_s ?? 0) + (s.mem.swap_out_per_s ?? 0)));
+  if (thrash >= THRASH_PAGES_PER_S) {
+    signals.push({ weight: 0.35, primary: usedMedian >= 85, strength: clamp(thrash / 2000), ref: { kind: 'limit', ref: 'limit:mem.swap', detail: `swapping ${round(thrash)} pages/s (median)` } });
+  }
+  const used = f.series('mem.used_pct');
+  if (used && f.up(used)) {
+    const growth = used.incident.max - used.baseline.median;
+    // A few points of a large machine's memory is already a leak worth naming.
+    signals.push({ weight: 0.55, primary: true, strength: clamp(growth / 8), ref: f.metricRef(used, `memory used up to ${used.incident.max}% vs baseline ${used.baseline.median}%`) });
+  }
+  const aboveRef = f.aboveReference(used, 8);
+  if (used && aboveRef > 0 && used.incident.median >= 70) {
+    signals.push({ weight: 0.45, primary: true, strength: clamp(aboveRef / 3), ref: f.metricRef(used, `memory used ${used.incident.median}% vs ${f.band(used.key)!.median}% normally (${f.referenceLabel()})`) });
+  }
+  const swap = f.series('mem.swap_used_mb');
+  if (swap && f.up(swap)) signals.push({ weight: 0.25, primary: false, strength: clamp((swap.incident.max - swap.baseline.median) / 512), ref: f.metricRef(swap, `swap up to ${swap.incident.max} MB`) });
+
+  let culprit: Culprit | null = null;
+  const grower = f.metrics?.processes.by_rss_growth[0];
+  const largest = groupByName(f.metrics?.processes.largest ?? [], (p) => p.incident_rss_mb)[0];
+  const total = incident[0]?.mem.total_mb ?? 0;
+  if (grower && grower.rss_growth_mb >= 64) {
+    const name = groupByName([grower], () => 1)[0]!;
+    culprit = { kind: 'process', name: name.name, pid: grower.pid, ...(grower.exe ? { exe: grower.exe } : {}), detail: `${describeProcess(name)}: RSS grew by ${grower.rss_growth_mb} MB to ${grower.incident_rss_mb} MB${grower.args ? `: ${grower.args.slice(0, 120)}` : ''}` };
+    signals.push({ weight: 0.45, primary: false, strength: clamp(grower.rss_growth_mb / 300), ref: { kind: 'process', ref: `process:${name.name}:${grower.pid}`, detail: culprit.detail ?? '' } });
+  } else if (largest && total > 0 && largest.total >= 0.25 * total) {
+    // Already large when the run began: the biggest holder of the memory is the suspect.
+    culprit = { kind: 'process', name: largest.name, pid: largest.pids[0]!, ...(largest.exe ? { exe: largest.exe } : {}), detail: `${describeProcess(largest)}: ${round(largest.total)} MB resident, ${Math.round((100 * largest.total) / total)}% of ${round(total)} MB; pids ${largest.pids.slice(0, 10).join(', ')}` };
+    signals.push({ weight: 0.45, primary: false, strength: clamp(largest.total / total / 0.6), ref: { kind: 'process', ref: `process:${largest.name}:${largest.pids[0]}`, detail: culprit.detail ?? '' } });
+  }
+  signals.push(...f.signatureSignal('oom_kill', 0.6, true, { absolute: true }));
+  // "Cannot allocate memory" alone may be a limit rather than exhaustion: supporting only.
+  signals.push(...f.signatureSignal('out_of_memory', 0.3, false));
+  return { category: 'memory_pressure', signals, culprit };
+}
