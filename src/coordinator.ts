@@ -8,6 +8,7 @@ import type { Logger } from './logger.js';
 import type { CoordinatorObserver } from './observability/observers.js';
 import { createReportServices } from './report/report-services.js';
 import { IncidentStore } from './store/incident-store.js';
+import { ReferenceStore } from './store/reference-store.js';
 
 export type Coordinator = {
   store: IncidentStore;
@@ -41,6 +42,7 @@ export async function createCoordinator(
         targetsFile: config.CHAOS_TARGETS_FILE,
         keysDir: config.CHAOS_KEYS_DIR,
         store,
+        references: new ReferenceStore(config.CHAOS_STATE_DIR, log),
         leaseS: config.CHAOS_LEASE_S,
         ...(overrides.observer ? { observer: overrides.observer } : {}),
       }),

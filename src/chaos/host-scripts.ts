@@ -17,6 +17,7 @@ export const HOST_SCRIPTS = {
   sampler: `${CHAOS_SCRIPTS_DIR}collect/sampler.py`,
   logs: `${CHAOS_SCRIPTS_DIR}collect/logs.py`,
   snapshot: `${CHAOS_SCRIPTS_DIR}collect/snapshot.py`,
+  discover: `${CHAOS_SCRIPTS_DIR}collect/discover.py`,
 } as const;
 
 export const ALLOWED_HOST_SCRIPTS: readonly string[] = Object.values(HOST_SCRIPTS);

@@ -21,6 +21,8 @@ export const Config = z
     CHAOS_KEYS_DIR: z.string().min(1).default('config/keys'),
     CHAOS_TARGETS_FILE: z.string().min(1).default('config/targets.json'),
     CHAOS_EXAMPLES_DIR: z.string().min(1).default('examples'),
+    /** The coordinator's own state: the known-good reference of each target (references/<target>.json). */
+    CHAOS_STATE_DIR: z.string().min(1).default('config/state'),
     CHAOS_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10_000_000).default(65_536),
     CHAOS_MAX_CONCURRENT_INCIDENTS: z.coerce.number().int().min(1).max(100).default(4),
     CHAOS_AGENT_TIMEOUT_MS: z.coerce.number().int().min(1000).max(3_600_000).default(120_000),

@@ -95,3 +95,14 @@ export const HostInventory = z.object({
   }),
 });
 export type HostInventory = z.infer<typeof HostInventory>;
+
+/**
+ * The log stream a service's log file is read into (logs.py --file STREAM=PATH): the service's
+ * name, plus the file's own name when it has several ("nginx.error"). Stream names are what the
+ * LogAgent and the report show, and how a log line is traced back to its service.
+ */
+export function streamName(service: string, file: string): string {
+  const base = file.slice(file.lastIndexOf('/') + 1).replace(/\.log$/, '');
+  const raw = base === service || base === '' ? service : `${service}.${base}`;
+  return raw.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 64) || 'service';
+}

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { AgentServices } from '../agents/agent.js';
 import { ConflictError, NotFoundError } from '../errors.js';
+import type { Findings } from '../agents/findings.js';
 import type { Evidence } from '../evidence/schema.js';
 import type { EvidenceSource } from '../evidence/source.js';
 import type { Logger } from '../logger.js';
@@ -19,6 +20,8 @@ export type OpenedTarget = {
   chaos: ChaosController | null;
   /** Saves the collected evidence as an offline bundle (live incidents with options.record). */
   record?: (incidentId: string, evidence: Evidence) => Promise<void>;
+  /** After the diagnosis (see PipelineDeps.onDiagnosis). */
+  onDiagnosis?: (incidentId: string, evidence: Evidence, findings: Partial<Findings>) => Promise<string | null>;
 };
 
 /** Opens targets: offline bundles always; live hosts when the SSH layer is wired in. */
@@ -39,8 +42,13 @@ export type IncidentServiceDeps = {
   observer?: IncidentObserver;
 };
 
-/** `targetKey` is null for offline replays: they touch no host, so any number may run at once. */
-type Active = { record: IncidentRecord; controller: AbortController; done: Promise<IncidentRecord>; targetKey: string | null };
+type Active = { record: IncidentRecord; controller: AbortController; done: Promise<IncidentRecord> };
+
+/**
+ * A slot under the concurrency cap, from admission until the incident ends, and the names of the
+ * host it holds (none for offline replays: they touch no host, so any number may share one).
+ */
+type Admission = { keys: Set<string>; confirmed: boolean };
 
 /**
  * The use cases behind the API and the CLI: start, stop, halt, read. It owns the running
@@ -48,6 +56,7 @@ type Active = { record: IncidentRecord; controller: AbortController; done: Promi
  */
 export class IncidentService {
   private readonly active = new Map<string, Active>();
+  private readonly admissions = new Set<Admission>();
   private readonly feed = new EventEmitter();
   private accepting = true;
 
@@ -57,18 +66,68 @@ export class IncidentService {
 
   /** Validated request in, incident id out; the pipeline runs in the background. */
   async start(request: StartIncidentRequest): Promise<{ record: IncidentRecord; done: Promise<IncidentRecord> }> {
-    if (!this.accepting) throw new ConflictError('The coordinator is shutting down and accepts no new incidents');
-    if (this.active.size >= this.deps.maxConcurrent) {
-      throw new ConflictError(`Too many incidents running (${this.active.size} of ${this.deps.maxConcurrent}); stop one or wait`);
+    // Admission is decided before the first await: a burst of requests cannot all pass the caps.
+    const admission = this.admit(request);
+    let opened: OpenedTarget;
+    try {
+      const log = this.deps.log.child({ scenario: request.scenario });
+      opened = await this.deps.connector.open(request, log);
+    } catch (error) {
+      this.release(admission);
+      throw error;
     }
-    const log = this.deps.log.child({ scenario: request.scenario });
-    const opened = await this.deps.connector.open(request, log);
-    const targetKey = opened.target.kind === 'ssh' ? `${opened.target.host}:${opened.target.port}` : null;
-    if (targetKey !== null && [...this.active.values()].some((a) => a.targetKey === targetKey)) {
-      await opened.source.close();
-      throw new ConflictError(`An incident is already running on ${targetKey}; one at a time per target`);
+    try {
+      // Synchronous again: the resolved host is claimed in the same turn it is checked.
+      this.confirm(admission, opened.target);
+    } catch (error) {
+      this.release(admission);
+      await opened.source.close().catch(() => null);
+      throw error;
     }
+    try {
+      return await this.launch(request, opened, admission);
+    } catch (error) {
+      this.release(admission);
+      await opened.source.close().catch(() => null);
+      throw error;
+    }
+  }
 
+  /**
+   * Reserves a slot, and the target as the request names it, or refuses. Synchronous on purpose:
+   * between the check and the reservation no other request can run.
+   */
+  private admit(request: StartIncidentRequest): Admission {
+    if (!this.accepting) throw new ConflictError('The coordinator is shutting down and accepts no new incidents');
+    if (this.admissions.size >= this.deps.maxConcurrent) {
+      throw new ConflictError(`Too many incidents running (${this.admissions.size} of ${this.deps.maxConcurrent}); stop one or wait`);
+    }
+    const key = requestTargetKey(request);
+    if (key !== null && [...this.admissions].some((a) => a.keys.has(key))) throw busyTarget(key);
+    const admission: Admission = { keys: new Set(key === null ? [] : [key]), confirmed: false };
+    this.admissions.add(admission);
+    return admission;
+  }
+
+  /**
+   * The target as it resolved: a host asked for by name and by address is still one host. Only
+   * confirmed admissions count here, so of two requests racing under different names the first
+   * to resolve wins and the other is refused.
+   */
+  private confirm(admission: Admission, target: IncidentTarget): void {
+    if (!this.accepting) throw new ConflictError('The coordinator is shutting down and accepts no new incidents');
+    const keys = resolvedTargetKeys(target);
+    const taken = keys.find((key) => [...this.admissions].some((a) => a !== admission && a.confirmed && a.keys.has(key)));
+    if (taken !== undefined) throw busyTarget(target.kind === 'ssh' ? `${target.host}:${target.port}` : taken);
+    for (const key of keys) admission.keys.add(key);
+    admission.confirmed = true;
+  }
+
+  private release(admission: Admission): void {
+    this.admissions.delete(admission);
+  }
+
+  private async launch(request: StartIncidentRequest, opened: OpenedTarget, admission: Admission): Promise<{ record: IncidentRecord; done: Promise<IncidentRecord> }> {
     const now = new Date();
     const record: IncidentRecord = {
       id: newIncidentId(now),
@@ -103,6 +162,7 @@ export class IncidentService {
         onTrace: (entry) => this.feed.emit(record.id, entry),
         ...(this.deps.observer ? { observer: this.deps.observer } : {}),
         ...(opened.record ? { onEvidence: (evidence: Evidence) => opened.record!(record.id, evidence) } : {}),
+        ...(opened.onDiagnosis ? { onDiagnosis: (evidence: Evidence, findings: Partial<Findings>) => opened.onDiagnosis!(record.id, evidence, findings) } : {}),
       },
       controller.signal,
     )
@@ -117,9 +177,10 @@ export class IncidentService {
       })
       .finally(() => {
         this.active.delete(record.id);
+        this.release(admission);
         this.feed.emit(`${record.id}:end`);
       });
-    this.active.set(record.id, { record, controller, done, targetKey });
+    this.active.set(record.id, { record, controller, done });
     return { record, done };
   }
 
@@ -217,4 +278,23 @@ export class IncidentService {
   async requireExists(id: string): Promise<void> {
     if (!(await this.deps.store.exists(id))) throw new NotFoundError(`No incident ${id}`);
   }
+}
+
+/** The host as the request names it: an enrolled name, or an address and port. Null offline. */
+export function requestTargetKey(request: StartIncidentRequest): string | null {
+  const vm = request.target_vm;
+  if (request.options.offline || !vm) return null;
+  if ('name' in vm) return `name:${vm.name}`;
+  return `address:${vm.host.trim().toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, '')}:${vm.port ?? 22}`;
+}
+
+/** Every name of a resolved host: its enrolled name and the address and port connected to. */
+function resolvedTargetKeys(target: IncidentTarget): string[] {
+  if (target.kind !== 'ssh') return [];
+  return [`name:${target.name}`, `address:${target.host.toLowerCase()}:${target.port}`];
+}
+
+function busyTarget(key: string): ConflictError {
+  const shown = key.replace(/^(?:name|address):/, '');
+  return new ConflictError(`An incident is already running on ${shown}; one at a time per target`);
 }

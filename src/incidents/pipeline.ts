@@ -24,6 +24,11 @@ export type PipelineDeps = {
   onTrace?: (entry: TraceEntry) => void;
   /** Called after the evidence is complete (the --record option saves it as a bundle). */
   onEvidence?: (evidence: Evidence) => Promise<void>;
+  /**
+   * Called once the analysis agents have concluded (live investigations refresh the host's
+   * known-good reference from a run diagnosed healthy); what it returns is traced.
+   */
+  onDiagnosis?: (evidence: Evidence, findings: Partial<Findings>) => Promise<string | null>;
   /** Phase changes and agent timings, for the metrics. */
   observer?: IncidentObserver;
 };
@@ -110,6 +115,10 @@ export async function runPipeline(record: IncidentRecord, options: StartIncident
       await run.agent(REPORT_AGENT, collected, findings, signal);
       return 'report written';
     }).catch((error: unknown) => run.fail(error, signal));
+    if (deps.onDiagnosis && findings.FixerAgent && !run.failed) {
+      const said = await deps.onDiagnosis(collected, findings).catch((error: unknown) => `not done: ${errorMessage(error)}`);
+      if (said) await run.trace('Coordinator', 'info', { summary: said });
+    }
   }
   return run.finish(findings);
 }

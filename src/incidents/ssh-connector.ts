@@ -3,8 +3,11 @@ import { SshChaosController } from '../chaos/ssh-chaos-controller.js';
 import { HOST_SCRIPTS, isFaultScenario, scenarioArgs, ALLOWED_HOST_SCRIPTS } from '../chaos/host-scripts.js';
 import { InputError, errorMessage } from '../errors.js';
 import { serializeBundle } from '../evidence/bundle.js';
+import { firstDb, probePlan } from '../evidence/probes.js';
 import { SshEvidenceSource } from '../evidence/ssh/ssh-evidence-source.js';
+import type { Findings } from '../agents/findings.js';
 import type { Evidence } from '../evidence/schema.js';
+import { buildReference } from '../reference/build-reference.js';
 import type { Logger } from '../logger.js';
 import type { SshConnection } from '../ssh/connection.js';
 import { buildCommand } from '../ssh/quote.js';
@@ -12,6 +15,7 @@ import { sshCommandOutcome, type SshCommandObserver } from '../observability/obs
 import { connectTarget, type ConnectedTarget } from '../ssh/connect-target.js';
 import { loadTargets } from '../ssh/targets.js';
 import type { IncidentStore } from '../store/incident-store.js';
+import type { ReferenceStore } from '../store/reference-store.js';
 import type { OpenedTarget, TargetConnector } from './incident-service.js';
 import type { IncidentRecord } from '../domain/index.js';
 import type { StartIncidentRequest } from './schema.js';
@@ -22,6 +26,8 @@ export type SshConnectorOptions = {
   store: IncidentStore;
   /** The lease the coordinator renews; the host reverts by itself when it runs out. */
   leaseS?: number;
+  /** Known-good references: loaded for each run, refreshed after a run diagnosed healthy. */
+  references: ReferenceStore;
   /** Told of every remote command (Prometheus /metrics). */
   observer?: SshCommandObserver;
 };
@@ -40,10 +46,12 @@ export class SshConnector implements TargetConnector {
     const connectionLog = log.child({ target: target.name });
 
     const o = request.options;
+    const reference = await this.options.references.load(target.name);
     const leaseS = this.options.leaseS ?? 30;
     const source = new SshEvidenceSource(connection, {
       host: hostLabel,
-      services: target.services,
+      probes: probePlan(target.services, reference),
+      reference,
       // Enough for every window plus the agents; the sampler also dies with its channel.
       maxSeconds: o.baseline_s + o.observe_s + o.recovery_s + 600,
       log: connectionLog,
@@ -51,7 +59,7 @@ export class SshConnector implements TargetConnector {
     const chaos = isFaultScenario(request.scenario)
       ? new SshChaosController(connection, {
           scenario: request.scenario,
-          args: scenarioArgs(request.scenario, o, target.services),
+          args: scenarioArgs(request.scenario, o, { db: firstDb(target.services) }),
           maxRuntimeS: o.max_runtime_s,
           leaseS,
           host: hostLabel,
@@ -63,6 +71,9 @@ export class SshConnector implements TargetConnector {
       source,
       chaos,
       ...(o.record ? { record: (incidentId: string, evidence: Evidence) => this.record(incidentId, request, hostLabel, evidence) } : {}),
+      // Only a run that injected nothing may become the host's normal: a fault that went
+      // undetected must never be learned as "known good".
+      ...(request.scenario === 'investigate' ? { onDiagnosis: (incidentId: string, evidence: Evidence, findings: Partial<Findings>) => this.learnHealthy(target.name, incidentId, evidence, findings) } : {}),
     };
   }
 
@@ -112,6 +123,25 @@ export class SshConnector implements TargetConnector {
           }
         : {}),
     });
+  }
+
+  /** A live investigation diagnosed healthy becomes the target's known-good reference. */
+  private async learnHealthy(target: string, incidentId: string, evidence: Evidence, findings: Partial<Findings>): Promise<string | null> {
+    if (findings.FixerAgent?.root_cause.category !== 'healthy' || !evidence.inventory) return null;
+    const windows = [evidence.windows.baseline, evidence.windows.incident];
+    const reference = buildReference({
+      target,
+      source: 'healthy_run',
+      incidentId,
+      takenAt: new Date(evidence.windows.incident.end),
+      inventory: evidence.inventory,
+      samples: evidence.samples,
+      probes: evidence.probes,
+      logs: [...evidence.logs.baseline, ...evidence.logs.incident],
+      windowS: windows.reduce((n, w) => n + Math.max(0, (Date.parse(w.end) - Date.parse(w.start)) / 1000), 0),
+    });
+    const file = await this.options.references.save(reference);
+    return `known-good reference of ${target} refreshed from this healthy run (${file})`;
   }
 
   /** --record: the evidence this run collected, saved as an offline bundle in the incident folder. */

@@ -39,11 +39,39 @@ export const UserName = z
   .regex(/^[a-z_][a-z0-9_-]*\$?$/, 'must be a POSIX user name');
 export type UserName = z.infer<typeof UserName>;
 
+/** A health URL as seen from the host itself (so loopback is right): http://127.0.0.1:8080/health. */
+export const HealthUrl = z
+  .string()
+  .max(2048)
+  .regex(/^https?:\/\/[^\s/'"]+(\/[^\s'"]*)?$/, 'must be an http:// or https:// URL without spaces or quotes');
+
+/**
+ * A PostgreSQL connection string as seen from the host. Never with a password: it would sit in
+ * targets.json and in the argv of the collector on the host; the password belongs in the login
+ * user's ~/.pgpass (mode 0600) on the host, where the collectors read it like libpq does.
+ */
+export const DbConnString = z
+  .string()
+  .min(1)
+  .max(2048)
+  .regex(/^[A-Za-z0-9@:/?&=._%+-]+$/, 'must be a libpq URI without spaces or shell characters')
+  .refine((v) => !/^[a-z]+:\/\/[^/@]*:[^/@]*@/i.test(v) && !/[?&]password=/i.test(v), 'must not contain a password: put it in ~/.pgpass (mode 0600) of the login user on the host');
+
+/** HOST:PORT as seen from the host (IPv6 in brackets). */
+export const TcpEndpoint = z.string().max(300).regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be HOST:PORT');
+
+const OneOrMany = <T extends z.ZodType>(item: T) => z.union([item, z.array(item).max(16)]);
+
+/** What the host's sampler probes each second, from the host itself (SPEC §9). */
 export const TargetServices = z.object({
-  /** Health URL of the victim HTTP service, as seen from the host (e.g. http://127.0.0.1:8080/health). */
-  http: z.string().min(1).max(2048).optional(),
-  /** Connection string of the victim database, as seen from the host. */
-  db: z.string().min(1).max(2048).optional(),
+  /** Health URLs of the host's HTTP services (one or several). */
+  http: OneOrMany(HealthUrl).optional(),
+  /** PostgreSQL databases to probe and whose connections to count (one or several). */
+  db: OneOrMany(DbConnString).optional(),
+  /** TCP endpoints that must accept connections. */
+  tcp: z.array(TcpEndpoint).max(32).optional(),
+  /** Also probe every TCP port found listening at enrolment (default true). */
+  listener_probes: z.boolean().optional(),
 });
 export type TargetServices = z.infer<typeof TargetServices>;
 

@@ -1,5 +1,5 @@
 import type { Evidence, MetricSample, Phase } from '../../evidence/schema.js';
-import type { Listener } from '../../evidence/inventory.js';
+import { streamName, type Listener } from '../../evidence/inventory.js';
 import type { LevelBand } from '../../evidence/reference.js';
 import type { Culprit, EvidenceRef, LogFindings, LogSignature, MetricFindings, ProcessAttribution, SeriesFinding } from '../findings.js';
 
@@ -217,13 +217,6 @@ export class Facts {
     }
     return refs;
   }
-}
-
-/** The log stream name the coordinator gives a service's log file (logs.py --file STREAM=PATH). */
-export function streamName(service: string, file: string): string {
-  const base = file.slice(file.lastIndexOf('/') + 1).replace(/\.log$/, '');
-  const raw = base === service || base === '' ? service : `${service}.${base}`;
-  return raw.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 64) || 'service';
 }
 
 /** A line fits a mined template when its constant words all appear in order (variables masked as <*>). */

@@ -12,8 +12,13 @@ export type SeriesSpec = {
   points: { t: string; v: number; phase: SamplePhase }[];
 };
 
-/** Turns the samples and probes into named time series, one per metric and device. */
+/** Turns the samples and probes into named time series, one per metric and device, for both windows. */
 export function extractSeries(evidence: Evidence): SeriesSpec[] {
+  return allSeries(evidence).filter((s) => s.points.some((p) => p.phase === 'baseline') && s.points.some((p) => p.phase === 'incident'));
+}
+
+/** Every series the samples and probes hold, whatever their phases (the known-good reference keeps them all). */
+export function allSeries(evidence: Pick<Evidence, 'samples' | 'probes'>): SeriesSpec[] {
   const samples = [...evidence.samples].sort((a, b) => Date.parse(a.t) - Date.parse(b.t));
   const out: SeriesSpec[] = [
     series('cpu.busy_pct', 'CPU busy', '%', 5, samples, (s) => s.cpu.busy_pct),
@@ -26,6 +31,7 @@ export function extractSeries(evidence: Evidence): SeriesSpec[] {
   for (const mount of unique(samples.flatMap((s) => s.disks.map((d) => d.mount)))) {
     out.push(
       series(`disk:${mount}.used_pct`, `Disk used ${mount}`, '%', 1, samples, (s) => s.disks.find((d) => d.mount === mount)?.used_pct),
+      series(`disk:${mount}.inodes_used_pct`, `Inodes used ${mount}`, '%', 1, samples, (s) => s.disks.find((d) => d.mount === mount)?.inodes_used_pct),
     );
   }
   for (const iface of unique(samples.flatMap((s) => s.net.map((n) => n.iface)))) {
@@ -48,7 +54,7 @@ export function extractSeries(evidence: Evidence): SeriesSpec[] {
     out.push(probeSeries(`probe:${target}.latency_ms`, `${target} probe latency`, 'ms', 25, mine, (p) => (p.ok ? p.latency_ms ?? undefined : undefined)));
     out.push(probeSeries(`probe:${target}.failed`, `${target} probe failures`, '0/1', 0.5, mine, (p) => (p.ok ? 0 : 1)));
   }
-  return out.filter((s) => s.points.some((p) => p.phase === 'baseline') && s.points.some((p) => p.phase === 'incident'));
+  return out;
 }
 
 function series(key: string, label: string, unit: string, floor: number, samples: MetricSample[], pick: (s: MetricSample) => number | undefined): SeriesSpec {

@@ -4,6 +4,9 @@ import { RemoteCommandError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { SshConnection, StreamHandle } from '../../ssh/connection.js';
 import { buildCommand } from '../../ssh/quote.js';
+import { HostInventory, streamName } from '../inventory.js';
+import { probeArgs, type ProbeSpec } from '../probes.js';
+import type { KnownGoodReference } from '../reference.js';
 import { HostSnapshot, LogStream, MetricSample, ProbeResult, type Evidence, type Phase, type SamplePhase } from '../schema.js';
 import type { CollectSummary, EvidenceSource, RecoveryWindow, TransportStats } from '../source.js';
 
@@ -18,7 +21,10 @@ const LogLine = z.object({ stream: LogStream.shape.name, line: z.string() });
 export type SshEvidenceOptions = {
   /** "sre-demo@sandbox (10.213.7.2:22)": what the report calls the host. */
   host: string;
-  services: { http?: string; db?: string };
+  /** What the sampler probes each second (enrolled probes plus the reference's listeners). */
+  probes: ProbeSpec[];
+  /** The host's known-good reference, handed to the agents with the evidence. */
+  reference: KnownGoodReference | null;
   /** The sampler exits by itself after this long, whatever happens to the coordinator. */
   maxSeconds: number;
   /** Log lines kept per stream and window, newest first (bounded on the host). */
@@ -27,6 +33,8 @@ export type SshEvidenceOptions = {
 };
 
 const COMMAND_TIMEOUT_MS = 60_000;
+/** Log files of the host's services read per run: enough for a host's services, bounded for the wire. */
+const MAX_LOG_FILES = 24;
 /** How often the recovery watch looks at what the sampler (one line a second) has sent. */
 const RECOVERY_TICK_MS = 250;
 
@@ -41,6 +49,8 @@ export class SshEvidenceSource implements EvidenceSource {
   readonly description: string;
   private phase: SamplePhase | null = null;
   private sampler: StreamHandle | null = null;
+  /** Discovery of what the host runs, started with the sampler and awaited at the end. */
+  private inventory: Promise<HostInventory | null> | null = null;
   private readonly samples: MetricSample[] = [];
   private readonly probes: ProbeResult[] = [];
   private readonly windows: Partial<Record<Phase, { start: string; end: string }>> = {};
@@ -86,9 +96,11 @@ export class SshEvidenceSource implements EvidenceSource {
     if (!baseline || !incident) throw new Error('evidence is incomplete: the baseline and incident windows must both be collected');
     if (this.badLines) this.options.log.warn({ badLines: this.badLines }, 'Sampler lines failed validation and were dropped');
 
+    const inventory = await (this.inventory ?? Promise.resolve(null));
+    const files = this.logFiles(inventory);
     const [baselineLogs, incidentLogs, snapshot] = await Promise.all([
-      this.logs(baseline, signal),
-      this.logs(incident, signal),
+      this.logs(baseline, files, signal),
+      this.logs(incident, files, signal),
       this.snapshot(signal),
     ]);
     return {
@@ -101,8 +113,8 @@ export class SshEvidenceSource implements EvidenceSource {
       samples: this.samples.filter((s) => s.phase !== 'recovery'),
       probes: this.probes.filter((p) => p.phase !== 'recovery'),
       snapshot,
-      inventory: null,
-      reference: null,
+      inventory,
+      reference: this.options.reference,
     };
   }
 
@@ -162,12 +174,11 @@ export class SshEvidenceSource implements EvidenceSource {
 
   private ensureSampler(): void {
     if (this.sampler) return;
+    this.inventory ??= this.discover();
     // The transport closes every channel's stdin at once, so the sampler must not take EOF on
     // stdin for "coordinator gone"; it still exits when its stdout breaks (the link dropped), on
     // the TERM that stop() sends, and after --max-seconds.
-    const args = ['--interval', '1', '--max-seconds', String(this.options.maxSeconds), '--no-stdin-watch'];
-    if (this.options.services.http) args.push('--http', this.options.services.http);
-    if (this.options.services.db) args.push('--db', this.options.services.db);
+    const args = ['--interval', '1', '--max-seconds', String(this.options.maxSeconds), '--no-stdin-watch', ...probeArgs(this.options.probes)];
     this.sampler = this.connection.stream(this.command(HOST_SCRIPTS.sampler, args), (line) => this.onSamplerLine(line), {
       timeoutMs: (this.options.maxSeconds + 30) * 1000,
     });
@@ -199,8 +210,39 @@ export class SshEvidenceSource implements EvidenceSource {
     if (sampler) await sampler.stop().catch((error: unknown) => this.options.log.warn({ err: error }, 'Stopping the sampler failed'));
   }
 
-  private async logs(window: { start: string; end: string }, signal: AbortSignal): Promise<LogStream[]> {
-    const args = ['--since', window.start, '--until', window.end, '--max-lines', String(this.options.maxLogLines ?? 2000)];
+  /**
+   * What the host runs, found anew each run: a host changes between enrolment and an alert.
+   * A host whose collectors predate discovery still gets diagnosed, with less to go on.
+   */
+  private async discover(): Promise<HostInventory | null> {
+    try {
+      const stdout = await this.exec(HOST_SCRIPTS.discover, [], new AbortController().signal);
+      const parsed = HostInventory.safeParse(safeJson(stdout.trim()));
+      if (parsed.success) return parsed.data;
+      this.options.log.warn({ issues: parsed.error.issues.slice(0, 3) }, 'Host discovery failed validation');
+    } catch (error) {
+      this.options.log.warn({ err: error }, 'Host discovery failed; diagnosing without it');
+    }
+    return null;
+  }
+
+  /** The log files of the host's services, now and at the reference, as `STREAM=PATH` pairs. */
+  private logFiles(inventory: HostInventory | null): string[] {
+    const pairs = new Map<string, string>();
+    for (const services of [inventory?.services ?? [], this.options.reference?.inventory.services ?? []]) {
+      for (const svc of services) {
+        for (const file of svc.log_files) {
+          if (pairs.size >= MAX_LOG_FILES) break;
+          if ([...pairs.values()].includes(file) || !file.startsWith('/')) continue;
+          pairs.set(streamName(svc.name, file), file);
+        }
+      }
+    }
+    return [...pairs.entries()].map(([stream, file]) => `${stream}=${file}`);
+  }
+
+  private async logs(window: { start: string; end: string }, files: string[], signal: AbortSignal): Promise<LogStream[]> {
+    const args = ['--since', window.start, '--until', window.end, '--max-lines', String(this.options.maxLogLines ?? 2000), ...files.flatMap((f) => ['--file', f])];
     const result = await this.exec(HOST_SCRIPTS.logs, args, signal);
     const streams = new Map<string, string[]>();
     for (const raw of result.split('\n')) {
