@@ -15,16 +15,24 @@ import { createLogger } from '../logger.js';
 import { enrollTarget, LOGIN_CHECK_COMMAND, type EnrollTargetDeps } from '../ssh/enroll-target.js';
 import { HostKeyMismatchError, SshConnectionError } from '../ssh/errors.js';
 import { EnrollRequest, type EnrollRequestInput } from '../ssh/schema.js';
+import { recordReference } from './baseline.js';
 
 export const ENROLL_USAGE = `Usage: chaos-handler enroll <name> --host <address> [--port 22] --user <user> --key <key name>
          (--host-key '<type> <base64>' ... | --known-hosts <file> | --trust-on-first-use)
-         [--http <health URL>] [--db <connection string>] [--replace]
+         [--http <health URL>]... [--tcp <host:port>]... [--db <connection string>]...
+         [--no-listener-probes] [--reference-seconds 10] [--force-reference] [--replace]
 
 Logs in once over SSH (verifying the host key, running \`${LOGIN_CHECK_COMMAND}\`), then adds the target to
 CHAOS_TARGETS_FILE. --key names a private key file in CHAOS_KEYS_DIR. --trust-on-first-use accepts the
 key the host presents and prints its fingerprint: compare it out of band (ssh-keygen -lf on the host).
---http and --db are what the sampler probes from the host itself (so loopback URLs are right), e.g.
---http http://127.0.0.1:8080/health --db postgresql://victim@127.0.0.1:5432/victim.
+--http, --tcp and --db (each repeatable) are what the sampler probes every second from the host itself
+(so loopback addresses are right), e.g. --http http://127.0.0.1:8080/health --tcp 127.0.0.1:6379
+--db postgresql://app@127.0.0.1:5432/app. A DB password never goes on the command line or into the
+targets file: put it in ~/.pgpass (mode 0600) of the login user on the host.
+Then it records the host's known-good reference (what it runs and listens on, its normal levels, log
+rates and probe latencies) over --reference-seconds (0 skips it; \`chaos-handler baseline <name>\` takes it
+later), and a TCP probe is added for every port found listening (unless --no-listener-probes). A host
+whose probes fail or whose limits are reached is not recorded as "known good" unless --force-reference.
 `;
 
 type Out = { write(text: string): unknown };
@@ -39,7 +47,7 @@ const FLAGS: Record<string, string> = {
   host_keys: '--host-key',
   known_hosts: '--known-hosts',
   trust_on_first_use: '--trust-on-first-use',
-  services: '--http/--db',
+  services: '--http/--tcp/--db',
   replace: '--replace',
 };
 
@@ -65,8 +73,12 @@ export async function runEnroll(
         'host-key': { type: 'string', multiple: true, default: [] },
         'known-hosts': { type: 'string' },
         'trust-on-first-use': { type: 'boolean', default: false },
-        http: { type: 'string' },
-        db: { type: 'string' },
+        http: { type: 'string', multiple: true, default: [] },
+        tcp: { type: 'string', multiple: true, default: [] },
+        db: { type: 'string', multiple: true, default: [] },
+        'no-listener-probes': { type: 'boolean', default: false },
+        'reference-seconds': { type: 'string', default: '10' },
+        'force-reference': { type: 'boolean', default: false },
         replace: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -84,6 +96,11 @@ export async function runEnroll(
     say(`give exactly one target name, got ${positionals.length}\n\n${ENROLL_USAGE}`);
     return 2;
   }
+  const referenceSeconds = Number(values['reference-seconds']);
+  if (!/^\d{1,3}$/.test(values['reference-seconds'] ?? '') || referenceSeconds > 600) {
+    say(`--reference-seconds: must be a whole number from 0 to 600, got ${JSON.stringify(values['reference-seconds'])}`);
+    return 2;
+  }
   if (values.port !== undefined && !/^\d{1,5}$/.test(values.port)) {
     say(`--port: must be a whole number from 1 to 65535, got ${JSON.stringify(values.port)}`);
     return 2;
@@ -98,9 +115,7 @@ export async function runEnroll(
     host_keys: values['host-key'] ?? [],
     ...(values['known-hosts'] === undefined ? {} : { known_hosts: values['known-hosts'] }),
     trust_on_first_use: values['trust-on-first-use'] ?? false,
-    ...(values.http === undefined && values.db === undefined
-      ? {}
-      : { services: { ...(values.http === undefined ? {} : { http: values.http }), ...(values.db === undefined ? {} : { db: values.db }) } }),
+    ...(probeConfig(values) ? { services: probeConfig(values) } : {}),
     replace: values.replace ?? false,
   };
   const check = EnrollRequest.safeParse(request);
@@ -136,12 +151,31 @@ export async function runEnroll(
     }
     stdout.write(`Login works: ${check.data.user}@${check.data.host} (${result.address} port ${check.data.port}).\n`);
     stdout.write(`${result.replaced ? 'Replaced' : 'Enrolled'} target "${result.target.name}" in ${file}.\n`);
-    return 0;
   } catch (error) {
     say(describe(error));
     stderr.write(`Nothing was written to ${file}.\n`);
     return exitCode(error);
   }
+  if (referenceSeconds === 0) {
+    stdout.write(`No known-good reference taken (--reference-seconds 0): run \`chaos-handler baseline ${check.data.name}\` while the host is healthy.\n`);
+    return 0;
+  }
+  return recordReference(check.data.name, { config, logger, source: 'enroll', seconds: referenceSeconds, force: values['force-reference'] ?? false, ...(overrides.connection ? { connection: overrides.connection } : {}) }, stdout, say);
+}
+
+/** The probes asked for on the command line, as targets.json keeps them; undefined when none. */
+function probeConfig(values: { http?: string[]; tcp?: string[]; db?: string[]; 'no-listener-probes'?: boolean }): EnrollRequestInput['services'] {
+  const http = values.http ?? [];
+  const tcp = values.tcp ?? [];
+  const db = values.db ?? [];
+  const off = values['no-listener-probes'] ?? false;
+  if (!http.length && !tcp.length && !db.length && !off) return undefined;
+  return {
+    ...(http.length ? { http: http.length === 1 ? http[0]! : http } : {}),
+    ...(tcp.length ? { tcp } : {}),
+    ...(db.length ? { db: db.length === 1 ? db[0]! : db } : {}),
+    ...(off ? { listener_probes: false } : {}),
+  };
 }
 
 /** The message, with a hint a user can act on for the failures they can fix. */

@@ -23,6 +23,10 @@ Commands:
   enroll <name> --host H [--port 22] --user U --key <key name>
          (--host-key '<type> <base64>' | --known-hosts <file> | --trust-on-first-use) [--replace]
                              Log in once over SSH, then add the host to CHAOS_TARGETS_FILE.
+         [--http URL]... [--tcp HOST:PORT]... [--db CONNSTRING]... [--reference-seconds 10]
+                             ... and record its known-good reference (what investigate compares with).
+  baseline <target> [--seconds 10] [--force]
+                             Record (refresh) the target's known-good reference while it is healthy.
   targets [--json]           List the enrolled targets and their host-key fingerprints.
   help                       This text.
 
@@ -58,6 +62,10 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
     case 'enroll': {
       const { runEnroll } = await import('./enroll.js');
       return runEnroll(rest, env, stdout, stderr);
+    }
+    case 'baseline': {
+      const { runBaseline } = await import('./baseline.js');
+      return runBaseline(rest, env, stdout, stderr);
     }
     case 'targets': {
       const { runTargets } = await import('./targets.js');

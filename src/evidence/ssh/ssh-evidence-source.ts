@@ -16,6 +16,15 @@ const SamplerLine = z.discriminatedUnion('type', [
   z.object({ type: z.literal('probe'), data: ProbeResult.omit({ phase: true }) }),
 ]);
 
+/** See `observeSteadyState`. */
+export type SteadyState = {
+  window: { start: string; end: string };
+  inventory: HostInventory | null;
+  samples: MetricSample[];
+  probes: ProbeResult[];
+  logs: LogStream[];
+};
+
 const LogLine = z.object({ stream: LogStream.shape.name, line: z.string() });
 
 export type SshEvidenceOptions = {
@@ -115,6 +124,24 @@ export class SshEvidenceSource implements EvidenceSource {
       snapshot,
       inventory,
       reference: this.options.reference,
+    };
+  }
+
+  /**
+   * A steady-state look at the host, outside any incident: `seconds` of samples and probes, what
+   * discovery finds, and the log lines of that time (the known-good reference is made of these).
+   */
+  async observeSteadyState(seconds: number, signal: AbortSignal): Promise<SteadyState> {
+    await this.collect('baseline', seconds, signal);
+    const window = this.hostWindow('baseline')!;
+    const inventory = await (this.inventory ?? Promise.resolve(null));
+    const logs = await this.logs(window, this.logFiles(inventory), signal);
+    return {
+      window,
+      inventory,
+      samples: this.samples.filter((s) => s.phase === 'baseline'),
+      probes: this.probes.filter((p) => p.phase === 'baseline'),
+      logs,
     };
   }
 

@@ -58,8 +58,12 @@ async function cli(...argv: string[]): Promise<{ code: number; stdout: string; s
   return { code, stdout, stderr };
 }
 
+/**
+ * The fixture's user may not run the collectors (no sudoers rule): these cases are about the
+ * enrolment itself, so no reference is taken (the foreign-host tests take one on a provisioned host).
+ */
 function enrollArgs(name: string, ...trust: string[]): string[] {
-  return ['enroll', name, '--host', sshd.address, '--port', String(sshd.port), '--user', sshd.user, '--key', KEY_NAME, ...trust];
+  return ['enroll', name, '--host', sshd.address, '--port', String(sshd.port), '--user', sshd.user, '--key', KEY_NAME, '--reference-seconds', '0', ...trust];
 }
 
 const hostKeyLine = (): string => sshd.hostKey.publicLine.split(' ').slice(0, 2).join(' ');
@@ -267,6 +271,10 @@ describe('chaos-handler enroll refusals before any connection', () => {
     ['no way to trust the host key', [], '--host-key: say how to trust the host key'],
     ['a host key and trust on first use', ['--host-key', SANDBOX_ENTRY.host_keys[0] ?? '', '--trust-on-first-use'], '--host-key: give only one of'],
     ['an unknown flag', ['--frobnicate'], "Unknown option '--frobnicate'"],
+    ['a DB connection string with a password', ['--db', 'postgresql://app:s3cret@127.0.0.1:5432/app'], 'must not contain a password'],
+    ['a health URL with a space', ['--http', 'http://127.0.0.1:8080/a b'], '--http/--tcp/--db:'],
+    ['a TCP probe without a port', ['--tcp', '127.0.0.1'], 'must be HOST:PORT'],
+    ['a reference window out of range', ['--reference-seconds', '9999'], '--reference-seconds: must be a whole number'],
   ])('when the flags hold %s, then it exits 2 naming the flag, before any socket', async (_what, extra, message) => {
     const before = seedTargetsFile();
     const base = { '--host': '203.0.113.10', '--user': 'sre-demo', '--key': KEY_NAME };
