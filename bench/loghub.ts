@@ -5,8 +5,8 @@
  * Data: Loghub (https://github.com/logpai/loghub; Zhu et al., "Tools and Benchmarks for
  * Automated Log Parsing", ICSE-SEIP 2019, and He et al., "Loghub: A Large Collection of System Log
  * Datasets for AI-driven Log Analytics", ISSRE 2023), 2k samples with the corrected ground truth
- * of the logparser repository, kept in `../shared/data/loghub-2k` beside the repository (see its
- * README.md). Loghub is free for research and academic use and must be cited with its URL.
+ * of the logparser repository, vendored in `tests/fixtures/loghub-2k` (see its README.md for the
+ * citation and licence). Loghub is free for research and academic use and must be cited with its URL.
  *
  * Each raw `.log` file goes through the same path as `chaos-handler templates`: `runTemplates`
  * with the one default miner configuration (header stripping included, no per-dataset setting);
@@ -64,12 +64,13 @@ export function repoRoot(from: string = path.dirname(fileURLToPath(import.meta.u
   }
 }
 
+/** The vendored samples: inside the repository, so a fresh clone benchmarks what it tests. */
 export function loghubDataDir(root: string = repoRoot()): string {
-  const dir = path.resolve(root, '..', 'shared', 'data', 'loghub-2k');
+  const dir = path.join(root, 'tests', 'fixtures', 'loghub-2k');
   if (!existsSync(dir)) {
     throw new Error(
-      `Loghub samples not found at ${dir}: the benchmark expects the shared/ folder beside the ` +
-        'repository (shared/data/loghub-2k/<Dataset>/<Dataset>_2k.log and its *_structured_corrected.csv)',
+      `Loghub samples not found at ${dir}: they ship with the repository ` +
+        '(tests/fixtures/loghub-2k/<Dataset>/<Dataset>_2k.log and its *_structured_corrected.csv)',
     );
   }
   return dir;

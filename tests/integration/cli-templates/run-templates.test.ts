@@ -5,8 +5,9 @@ import { PassThrough, Readable, Writable } from 'node:stream';
 import { groupingAccuracy, parseCsvRecords } from '../../../src/agents/log/mining/evaluation.js';
 import { TemplateLine } from '../../../src/agents/log/mining/schema.js';
 import { openInput, runTemplates } from '../../../src/cli/templates.js';
+import { REPO_ROOT } from '../../fixtures/paths.js';
 
-const LINUX = path.resolve(process.cwd(), '..', 'shared', 'data', 'loghub-2k', 'Linux', 'Linux_2k.log');
+const LINUX = path.join(REPO_ROOT, 'tests', 'fixtures', 'loghub-2k', 'Linux', 'Linux_2k.log');
 
 /** A writable that keeps what it is given, optionally slowly and with a tiny buffer. */
 function sink(options: { slow?: boolean } = {}): { stream: Writable; text: () => string } {

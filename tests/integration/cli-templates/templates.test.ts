@@ -6,13 +6,13 @@ import { groupingAccuracy, parseCsvRecords } from '../../../src/agents/log/minin
 import { CLI, REPO_ROOT } from '../../fixtures/paths.js';
 
 const run = promisify(execFile);
-// Loghub (Zhu et al., ISSRE 2023), the 2k samples with corrected labels, shipped beside the repo.
-const DATA = path.resolve(REPO_ROOT, '..', 'shared', 'data', 'loghub-2k');
+// Loghub (Zhu et al., ISSRE 2023), the 2k samples with corrected labels, vendored in the repository.
+const DATA = path.join(REPO_ROOT, 'tests', 'fixtures', 'loghub-2k');
 
 describe('chaos-handler templates (the built CLI on a real Loghub sample)', () => {
   beforeAll(() => {
     if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
-    if (!existsSync(DATA)) throw new Error(`${DATA} is missing: the Loghub sample ships in shared/ beside the repository`);
+    if (!existsSync(DATA)) throw new Error(`${DATA} is missing: the Loghub samples ship with the repository`);
   });
 
   it('when the Linux sample is streamed through it, then stdout has one JSON line per input line and the grouping matches the ground truth', async () => {
