@@ -45,3 +45,18 @@ export const KnownGoodReference = z.object({
   log_templates: z.array(z.object({ stream: z.string().max(64), template: z.string().max(2000), per_min: z.number().nonnegative() })).max(500),
 });
 export type KnownGoodReference = z.infer<typeof KnownGoodReference>;
+
+/** "60 min", "3 h", "2 days": how old a reference is, as a person says it. */
+export function ageText(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 120) return `${s} s`;
+  if (s < 7200) return `${Math.round(s / 60)} min`;
+  if (s < 172_800) return `${Math.round(s / 3600)} h`;
+  return `${Math.round(s / 86_400)} days`;
+}
+
+/** "the reference of 2026-11-30T09:00:00.000Z (enroll, 60 min old)": which normal a run was judged against. */
+export function referenceLabel(reference: Pick<KnownGoodReference, 'taken_at' | 'source'>, at: string | Date): string {
+  const age = ageText(new Date(at).getTime() - Date.parse(reference.taken_at));
+  return `the reference of ${reference.taken_at} (${reference.source.replace('_', ' ')}, ${age} old)`;
+}

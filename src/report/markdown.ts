@@ -5,6 +5,7 @@
  */
 import type { Findings, RecoveryFindings, SeriesFinding } from '../agents/findings.js';
 import type { IncidentRecord, TraceEntry } from '../domain/index.js';
+import { referenceLabel, type KnownGoodReference } from '../evidence/reference.js';
 import type { Window } from '../evidence/schema.js';
 
 export type ReportChart = { key: string; title: string; file: string };
@@ -14,6 +15,8 @@ export type ReportInput = {
   host: string;
   source: 'offline' | 'ssh';
   windows: { baseline: Window; incident: Window; recovery?: Window | undefined };
+  /** The known-good reference the diagnosis compared the host with; null when none was recorded. */
+  reference: KnownGoodReference | null;
   trace: TraceEntry[];
   findings: Partial<Findings>;
   charts: ReportChart[];
@@ -31,6 +34,15 @@ const CATEGORY_TITLE: Record<string, string> = {
   healthy: 'Healthy: no fault found',
   unknown: 'Unknown: no known fault fits',
 };
+
+/** Which normal the host was judged against, and how old it is (SPEC §9). */
+function referenceCell(input: ReportInput): string {
+  const r = input.reference;
+  if (!r) return 'no known-good reference recorded for this host: judged on absolute limits and the run\'s own baseline window (`chaos-handler baseline <target>` records one)';
+  const ports = new Set(r.inventory.listeners.filter((l) => l.proto === 'tcp').map((l) => l.port)).size;
+  // Built from the reference's own time and source (no host text): safe in a table cell as it is.
+  return `${referenceLabel(r, input.windows.incident.end)}: ${ports} listening ports, ${r.inventory.services.length} services, ${r.probes.length} probes, ${r.log_templates.length} log templates${r.incident_id ? `, from incident ${code(r.incident_id)}` : ''}`;
+}
 
 export function categoryTitle(category: string): string {
   return CATEGORY_TITLE[category] ?? category;
@@ -51,6 +63,7 @@ export function buildReportMarkdown(input: ReportInput): string {
   out.push(`| Incident opened | ${incident.created_at} |`);
   out.push(`| Report written | ${input.now.toISOString()} |`);
   out.push(`| Chaos | ${cell(incident.chaos.state.replaceAll('_', ' '))}${incident.chaos.detail ? `: ${cell(incident.chaos.detail)}` : ''} |`);
+  out.push(`| Compared with | ${referenceCell(input)} |`);
   out.push('');
 
   out.push('## Summary', '');
@@ -59,7 +72,8 @@ export function buildReportMarkdown(input: ReportInput): string {
     out.push(`**${cell(title)}** with confidence **${rc.confidence.toFixed(2)}**.`, '');
     out.push(plain(rc.summary), '');
     if (rc.culprit) {
-      out.push(`**Culprit:** ${rc.culprit.kind.replace('_', ' ')} ${code(rc.culprit.name)}${rc.culprit.pid ? ` (pid ${rc.culprit.pid})` : ''}${rc.culprit.detail ? `: ${plain(rc.culprit.detail)}` : ''}`, '');
+      const where = [rc.culprit.pid ? `pid ${rc.culprit.pid}` : null, rc.culprit.port ? `port ${rc.culprit.port}` : null, rc.culprit.exe ? `executable ${code(rc.culprit.exe)}` : null].filter(Boolean).join(', ');
+      out.push(`**Culprit:** ${rc.culprit.kind.replace('_', ' ')} ${code(rc.culprit.name)}${where ? ` (${where})` : ''}${rc.culprit.detail ? `: ${plain(rc.culprit.detail)}` : ''}`, '');
     }
     const m = findings.MetricsAgent;
     if (m && (m.time_to_detect_s !== null || m.recovery !== null)) {

@@ -1,6 +1,6 @@
 import type { Evidence, MetricSample, Phase } from '../../evidence/schema.js';
 import { streamName, type Listener } from '../../evidence/inventory.js';
-import type { LevelBand } from '../../evidence/reference.js';
+import { referenceLabel, type LevelBand } from '../../evidence/reference.js';
 import type { Culprit, EvidenceRef, LogFindings, LogSignature, MetricFindings, ProcessAttribution, SeriesFinding } from '../findings.js';
 
 /** Series where a drop is as telling as a rise (traffic vanishing); everything else only hurts going up. */
@@ -134,9 +134,7 @@ export class Facts {
 
   /** "reference of 2026-11-30T10:00Z (enroll, 3 h old)", for evidence lines. */
   referenceLabel(): string {
-    const r = this.reference;
-    if (!r) return 'no reference';
-    return `the reference of ${r.taken_at} (${r.source.replace('_', ' ')}, ${ageText(Date.parse(this.evidence.windows.incident.end) - Date.parse(r.taken_at))} old)`;
+    return this.reference ? referenceLabel(this.reference, this.evidence.windows.incident.end) : 'no reference';
   }
 
   /** Listening sockets now: from this run's discovery, else the snapshot's summary lines. */
@@ -229,14 +227,6 @@ function matchesTemplate(line: string, template: string): boolean {
     at = i + part.length;
   }
   return parts.length > 0;
-}
-
-export function ageText(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 120) return `${s} s`;
-  if (s < 7200) return `${Math.round(s / 60)} min`;
-  if (s < 172_800) return `${Math.round(s / 3600)} h`;
-  return `${Math.round(s / 86_400)} days`;
 }
 
 export function clamp(v: number): number {

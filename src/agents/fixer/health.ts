@@ -1,4 +1,5 @@
-import { ageText, median, round, type Facts } from './facts.js';
+import { ageText } from '../../evidence/reference.js';
+import { median, round, type Facts } from './facts.js';
 import type { EvidenceRef } from '../findings.js';
 
 /**

@@ -29,6 +29,7 @@ export const reporterAgent: Agent<'ReporterAgent'> = {
         host: evidence.host,
         source: evidence.source,
         windows: evidence.windows,
+        reference: evidence.reference,
         trace: await input.readTrace(),
         findings,
         charts: charts.map((c) => ({ key: c.key, title: c.title, file: chartFileName(c.key) })),
