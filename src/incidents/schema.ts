@@ -3,7 +3,7 @@
  * chaostoolkit experiment) and the record the coordinator keeps of each run.
  */
 import { z } from 'zod';
-import { TargetRequest } from '../ssh/schema.js';
+import { DbConnString, TargetRequest } from '../ssh/schema.js';
 import type { ScenarioName } from '../domain/index.js';
 
 const Seconds = (min: number, max: number) => z.number().int().min(min).max(max);
@@ -78,10 +78,7 @@ export const ScenarioOptions = {
       ...CommonOptions,
       duration: Duration.default(60),
       clients: z.number().int().min(1).max(10_000).default(100),
-      conn_string: z
-        .string()
-        .max(512)
-        .regex(/^[A-Za-z0-9@:/?&=._%+-]+$/, 'must be a libpq URI without spaces or shell characters')
+      conn_string: DbConnString.max(512)
         .optional()
         .describe('Default: the enrolled target\'s database'),
     })

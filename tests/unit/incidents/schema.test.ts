@@ -33,6 +33,8 @@ describe('StartIncidentRequest', () => {
     [{ scenario: 'net_latency', options: { offline: true, iface: 'eth0; reboot' } }, 'options.iface'],
     [{ scenario: 'service_kill', options: { offline: true, service_name: '$(id)' } }, 'options.service_name'],
     [{ scenario: 'db_conn_exhaust', options: { offline: true, conn_string: 'postgres://x y' } }, 'options.conn_string'],
+    // A password would end up in the trace (options are traced) and in argv on the host.
+    [{ scenario: 'db_conn_exhaust', options: { offline: true, conn_string: 'postgresql://app:s3cret@127.0.0.1:5432/app' } }, 'options.conn_string'],
     [{ scenario: 'cpu_spike', options: { offline: true, bundle: '../secrets' } }, 'options.bundle'],
     [{ scenario: 'cpu_spike', target_vm: { host: 'h', user: 'root;id' } }, 'target_vm.user'],
   ])('when the request is %j, then %s is named', (body, field) => {
