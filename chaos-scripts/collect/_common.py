@@ -1,7 +1,7 @@
-"""Helpers shared by the Chaos-Handler host collectors (python3 stdlib only, 3.8+).
+"""Helpers shared by the Chaos-Handler host collectors (python3 stdlib only, 3.9+).
 
 Not executable on purpose: sudoers allows /opt/chaos-scripts/collect/*, and sudo refuses files
-without the execute bit, so only the three collectors can be run as root.
+without the execute bit, so only the collectors themselves (discover, sampler, logs, snapshot) can be run as root.
 """
 from __future__ import annotations
 
@@ -9,23 +9,22 @@ import datetime as _dt
 import json
 import os
 import re
+import stat
 import sys
 from typing import Dict, List, NamedTuple, NoReturn, Optional
 
 MIB = 1024 * 1024
 
-# Filesystems that hold no user data: never reported as disks.
+# Filesystems that hold no user data and cannot fill up with it: never reported as disks.
 PSEUDO_FS = frozenset(
     """
     proc sysfs devtmpfs devpts securityfs cgroup cgroup2 pstore bpf tracefs debugfs mqueue hugetlbfs
     configfs fusectl binfmt_misc autofs rpc_pipefs nsfs efivarfs selinuxfs ramfs squashfs
-    fuse.gvfsd-fuse fuse.portal fuse.lxcfs nfsd tmpfs
+    fuse.gvfsd-fuse fuse.portal fuse.lxcfs nfsd
     """.split()
 )
-# tmpfs is pseudo except where applications write files an operator cares about.
-TMPFS_DATA_MOUNTS = frozenset({"/tmp", "/var/tmp", "/dev/shm"})
-HIDDEN_PREFIXES = ("/proc", "/sys", "/dev/", "/run/", "/snap/", "/var/lib/docker/", "/var/snap/")
-
+# Kernel interfaces and other programs' private trees (snaps, container layers): not the host's disks.
+HIDDEN_PREFIXES = ("/proc/", "/sys/", "/snap/", "/var/lib/docker/", "/var/lib/containers/", "/var/snap/", "/run/docker/", "/run/containerd/")
 
 def iso_now() -> str:
     return iso(_dt.datetime.now(_dt.timezone.utc))
@@ -73,8 +72,10 @@ def _unescape(field: str) -> str:
     return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
 
 
-def data_mounts() -> List[Mount]:
-    """Mounts that hold data (as `df -x tmpfs` would show, plus /tmp-like tmpfs), one per device."""
+def fillable_mounts() -> List[Mount]:
+    """Every mounted filesystem that can fill up, tmpfs included (/tmp, /dev/shm, /run, a tmpfs at
+    /srv/cache...), one per device; not kernel pseudo filesystems, read-only mounts (except /),
+    squashfs images or container layers. Sorted by mount point."""
     try:
         with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as f:
             lines = f.read().splitlines()
@@ -85,18 +86,15 @@ def data_mounts() -> List[Mount]:
     for line in lines:
         left, _, right = line.partition(" - ")
         lf, rf = left.split(), right.split()
-        if len(lf) < 5 or len(rf) < 2:
+        if len(lf) < 6 or len(rf) < 2:
             continue
-        by_path[_unescape(lf[4])] = (lf[2], _unescape(lf[3]), rf[0], _unescape(rf[1]))
+        by_path[_unescape(lf[4])] = (lf[2], _unescape(lf[3]), rf[0], _unescape(rf[1]), lf[5].split(","))
     seen: Dict[str, Mount] = {}
     roots: Dict[str, str] = {}
-    for mnt, (majmin, root, fstype, source) in by_path.items():
-        if fstype == "tmpfs":
-            if mnt not in TMPFS_DATA_MOUNTS:
-                continue
-        elif fstype in PSEUDO_FS or (fstype.startswith("fuse.") and fstype != "fuse.sshfs"):
+    for mnt, (majmin, root, fstype, source, opts) in by_path.items():
+        if fstype in PSEUDO_FS or (fstype.startswith("fuse.") and fstype != "fuse.sshfs"):
             continue
-        if mnt != "/" and (mnt + "/").startswith(HIDDEN_PREFIXES) and mnt not in TMPFS_DATA_MOUNTS:
+        if mnt != "/" and ("ro" in opts or (mnt + "/").startswith(HIDDEN_PREFIXES) or mnt in ("/proc", "/sys")):
             continue
         prev = seen.get(majmin)
         # Bind mounts share the device: prefer the mount of the filesystem root, then the shortest path.
@@ -114,7 +112,7 @@ def data_mounts() -> List[Mount]:
 
 
 def disk_usage(m: Mount) -> Optional[dict]:
-    """DiskSample for one mount, or None when it cannot be read or has no size."""
+    """DiskSample for one mount (blocks and inodes), or None when it cannot be read or has no size."""
     try:
         st = os.statvfs(m.mount)
     except OSError:
@@ -124,15 +122,21 @@ def disk_usage(m: Mount) -> Optional[dict]:
         return None
     used = (st.f_blocks - st.f_bfree) * st.f_frsize
     avail = st.f_bavail * st.f_frsize
-    # Like df: percentage of what non-root users can use, rounded up by at most 0.01.
+    # Like df: percentage of what non-root users can use.
     pct = 100.0 * used / (used + avail) if used + avail > 0 else 0.0
-    return {
+    out = {
         "mount": m.mount[:256],
         "device": m.device[:256],
+        "fstype": m.fstype[:64],
         "size_mb": round(size / MIB, 1),
         "used_mb": round(used / MIB, 1),
         "used_pct": round(min(100.0, max(0.0, pct)), 1),
     }
+    # btrfs and some network filesystems have no fixed inode count (f_files 0): nothing to run out of.
+    if st.f_files > 0:
+        out["inodes_total"] = int(st.f_files)
+        out["inodes_used_pct"] = round(min(100.0, max(0.0, 100.0 * (st.f_files - st.f_ffree) / st.f_files)), 1)
+    return out
 
 
 def emit(obj: object, out=None) -> None:
@@ -145,3 +149,47 @@ def emit(obj: object, out=None) -> None:
 def die(tool: str, message: str, code: int = 2) -> NoReturn:
     sys.stderr.write(f"{tool}: {message}\n")
     sys.exit(code)
+
+
+# --- log files ------------------------------------------------------------------------------------
+
+# Binary or secret files under /var/log that are not line logs (btmp holds mistyped passwords).
+_NOT_LOGS = re.compile(r"^/var/log/(?:[bw]tmp|lastlog|faillog|journal/|private/)|\.(?:gz|xz|bz2|zst|journal)$")
+
+
+def looks_like_log(path: str) -> bool:
+    """What the collectors treat as a log file: under /var/log, or *.log, or in a log/ or logs/
+    directory, anywhere but the kernel's trees; never rotated archives or binary accounting files."""
+    if not path.startswith("/") or "\0" in path or "\n" in path:
+        return False
+    norm = os.path.normpath(path)
+    if norm != path.rstrip("/") or norm.startswith(("/proc/", "/sys/", "/dev/")) or _NOT_LOGS.search(norm):
+        return False
+    if norm.startswith("/var/log/"):
+        return True
+    dirs = norm.split("/")[1:-1]
+    return norm.endswith(".log") or "log" in dirs or "logs" in dirs
+
+
+def open_log(path: str):  # type: ignore[no-untyped-def]
+    """Opens a log file for reading (binary), refusing anything that is not one.
+
+    The collectors run as root with paths the coordinator's user chose, so a path must not become
+    a way to read any file: the path, the file it resolves to and the file actually opened must all
+    look like a log, and be a regular file (O_NONBLOCK: a FIFO put in its place cannot block us)."""
+    if not looks_like_log(path):
+        raise ValueError(f"{path} does not look like a log file (/var/log/..., *.log, .../log/...)")
+    real = os.path.realpath(path)
+    if not looks_like_log(real):
+        raise ValueError(f"{path} resolves to {real}, which does not look like a log file")
+    fd = os.open(real, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        st = os.fstat(fd)
+        opened = os.readlink(f"/proc/self/fd/{fd}")
+        if not stat.S_ISREG(st.st_mode) or not looks_like_log(opened):
+            raise ValueError(f"{path} is not a regular log file")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise

@@ -446,7 +446,7 @@ def main(argv: List[str]) -> int:
             "cpu": {**cpu_pct(prev_cpu, cpu), "cores": cores},
             "load1": read_load1(),
             "mem": read_meminfo(),
-            "disks": [d for d in (_common.disk_usage(m) for m in _common.data_mounts()) if d][:64],
+            "disks": [d for d in (_common.disk_usage(m) for m in _common.fillable_mounts()) if d][:64],
             "net": net_rates(prev_net, net, dt),
             "top": top_processes(prev_procs, procs, dt),
         }

@@ -80,7 +80,7 @@ def load_baseline(arg: Optional[str]) -> Dict[str, float]:
 
 def interesting_mounts(baseline: Dict[str, float]) -> List[Tuple[_common.Mount, str]]:
     out = []
-    for m in _common.data_mounts():
+    for m in _common.fillable_mounts():
         d = _common.disk_usage(m)
         if d is None:
             continue
