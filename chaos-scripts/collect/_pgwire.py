@@ -12,8 +12,11 @@ import base64
 import hashlib
 import hmac
 import os
+import pwd
 import socket
+import stat
 import struct
+import sys
 from typing import Dict, List, Optional, Tuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -45,16 +48,101 @@ def parse_dsn(dsn: str) -> Dict[str, str]:
         for k, v in parse_qs(u.query).items():
             params[k] = v[-1]
     else:
-        for item in dsn.split():
+        for n, item in enumerate(dsn.split(), 1):
             k, sep, v = item.partition("=")
-            if not sep:
-                raise PgError(f"invalid connection string item {item!r}")
+            if not sep or not k:
+                # The item itself is not repeated: it could be part of a password.
+                raise PgError(f"invalid connection string: item {n} is not key=value")
             params[k] = v.strip("'")
-    params.setdefault("host", "/var/run/postgresql")
+    params.setdefault("host", DEFAULT_SOCKET_DIR)
     params.setdefault("port", "5432")
     params.setdefault("user", os.environ.get("USER", "postgres"))
     params.setdefault("dbname", params["user"])
     return params
+
+
+DEFAULT_SOCKET_DIR = "/var/run/postgresql"
+
+
+def _passfile_and_owner() -> Tuple[Optional[str], Optional[int]]:
+    """The password file libpq would read for the user who invoked us, and who must own it.
+
+    Under sudo that is the invoking user's (SUDO_USER's ~/.pgpass), never root's: the coordinator's
+    login user keeps the password in a file of its own, not on any command line."""
+    uid = os.geteuid()
+    home = os.environ.get("HOME")
+    sudo_user, sudo_uid = os.environ.get("SUDO_USER"), os.environ.get("SUDO_UID")
+    if uid == 0 and sudo_user and sudo_uid and sudo_uid.isdigit():
+        try:
+            entry = pwd.getpwnam(sudo_user)
+        except KeyError:
+            return None, None
+        if entry.pw_uid != int(sudo_uid):
+            return None, None
+        uid, home = entry.pw_uid, entry.pw_dir
+    elif not home:
+        try:
+            home = pwd.getpwuid(uid).pw_dir
+        except KeyError:
+            home = None
+    explicit = os.environ.get("PGPASSFILE")
+    if explicit:
+        return explicit, uid
+    return (os.path.join(home, ".pgpass"), uid) if home else (None, None)
+
+
+def _pgpass_fields(line: str) -> List[str]:
+    fields, cur, esc = [], "", False
+    for ch in line:
+        if esc:
+            cur += ch
+            esc = False
+        elif ch == "\\":
+            esc = True
+        elif ch == ":" and len(fields) < 4:
+            fields.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    fields.append(cur)
+    return fields
+
+
+def password_from_passfile(host: str, port: str, dbname: str, user: str) -> Optional[str]:
+    """libpq's lookup in the password file (host:port:database:username:password, * matches
+    anything, \\: and \\\\ escaped; a Unix-socket connection to the default socket directory is
+    "localhost"). Like libpq, a file with any group or world permission is ignored with a warning;
+    it must also belong to the invoking user (or root), and be a regular file."""
+    path, owner = _passfile_and_owner()
+    if not path:
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            sys.stderr.write(f'WARNING: password file "{path}" is not a plain file\n')
+            return None
+        if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            sys.stderr.write(f'WARNING: password file "{path}" has group or world access; permissions should be u=rw (0600) or less\n')
+            return None
+        if st.st_uid not in (owner, 0):
+            sys.stderr.write(f'WARNING: password file "{path}" does not belong to the invoking user; ignored\n')
+            return None
+        text = f.read(1 << 20).decode("utf-8", "replace")
+    if host.startswith("/"):
+        host = "localhost" if host.rstrip("/") == DEFAULT_SOCKET_DIR else host
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        fields = _pgpass_fields(line)
+        if len(fields) != 5:
+            continue
+        if all(f == "*" or f == want for f, want in zip(fields[:4], (host, port, dbname, user))):
+            return fields[4]
+    return None
 
 
 class Connection:
@@ -120,7 +208,17 @@ class Connection:
             kv["application_name"] = app
         body = struct.pack("!I", 196608) + b"".join(k.encode() + b"\0" + v.encode() + b"\0" for k, v in kv.items()) + b"\0"
         self.sock.sendall(struct.pack("!I", len(body) + 4) + body)
-        password = p.get("password", os.environ.get("PGPASSWORD", ""))
+        password_cache: List[str] = []
+
+        def password() -> str:
+            # Looked up only when the server asks for one (trust and peer need none).
+            if not password_cache:
+                found = p.get("password") or os.environ.get("PGPASSWORD") or password_from_passfile(p["host"], p["port"], p["dbname"], p["user"])
+                if found is None:
+                    raise PgError(f'connection to {self.where} failed: fe_sendauth: no password supplied (none in the password file for {p["user"]}@{p["host"]}:{p["port"]}/{p["dbname"]})')
+                password_cache.append(found)
+            return password_cache[0]
+
         scram: Optional[_Scram] = None
         while True:
             kind, payload = self._recv()
@@ -131,16 +229,16 @@ class Connection:
                 if code == 0:
                     continue
                 if code == 3:
-                    self._send(b"p", password.encode() + b"\0")
+                    self._send(b"p", password().encode() + b"\0")
                 elif code == 5:
-                    inner = hashlib.md5(password.encode() + p["user"].encode()).hexdigest()
+                    inner = hashlib.md5(password().encode() + p["user"].encode()).hexdigest()
                     outer = hashlib.md5(inner.encode() + payload[4:8]).hexdigest()
                     self._send(b"p", b"md5" + outer.encode() + b"\0")
                 elif code == 10:
                     mechs = payload[4:].split(b"\0")
                     if b"SCRAM-SHA-256" not in mechs:
                         raise PgError("server offered no supported SASL mechanism")
-                    scram = _Scram(password)
+                    scram = _Scram(password())
                     first = scram.client_first()
                     self._send(b"p", b"SCRAM-SHA-256\0" + struct.pack("!I", len(first)) + first)
                 elif code == 11 and scram is not None:

@@ -54,8 +54,8 @@ describe('the host-side collectors, run locally', () => {
     expect(samples[0]!.cpu.cores).toBe(os.cpus().length);
     expect(samples[0]!.disks.some((d) => d.mount === '/')).toBe(true);
     expect(samples.every((s) => s.db === undefined)).toBe(true); // no database: no db sample, not a made-up one
-    expect(probes.some((p) => p.target === 'http' && !p.ok && p.latency_ms === null && /refused/i.test(p.error ?? ''))).toBe(true);
-    expect(probes.some((p) => p.target === 'db' && !p.ok && /refused/i.test(p.error ?? ''))).toBe(true);
+    expect(probes.some((p) => p.kind === 'http' && p.target === 'http://127.0.0.1:9/health' && !p.ok && p.latency_ms === null && /refused/i.test(p.error ?? ''))).toBe(true);
+    expect(probes.some((p) => p.kind === 'db' && p.target === 'db victim@127.0.0.1:9/victim' && !p.ok && /refused/i.test(p.error ?? ''))).toBe(true);
   }, 60_000);
 
   it('when a process burns CPU, then the sampler names it among the top processes', async () => {
