@@ -1,30 +1,52 @@
 #!/usr/bin/env python3
 """Chaos-Handler host snapshot (python3 stdlib only): what a human would look at next.
 
-Usage: snapshot.py [--baseline-disk JSON|@FILE] [--service NAME]... [--time-budget 15]
+Usage: snapshot.py [--baseline-disk JSON|@FILE] [--service NAME]... [--expect SPEC]... [--time-budget 15]
 
 Prints one JSON object, a HostSnapshot of src/evidence/schema.ts:
   {"t", "hostname", "kernel", "largest_files": [{"mount", "files": [{"path", "size_mb"}]}],
    "services": [{"name", "active", "manager", "pid"?, "detail"?}], "qdiscs": [{"iface", "kind", "detail"}],
-   "listeners": ["tcp 10.213.7.2:8080 python3(812)", ...]}
+   "listeners": ["tcp 10.213.7.2:8080 python3(812)", ...], "fd_pressure": [...], "service_errors": [...]}
 
-largest_files: for each data mount over 80 % used, or grown since the baseline by >= 50 MiB or
->= 5 percentage points, the 10 largest files by allocated size (walk limited to that filesystem
-and to --time-budget seconds in total), plus deleted files still held open by a process, listed
-as "<path> (deleted, held open by pid N comm)". --baseline-disk takes the baseline's `disks`
-(a JSON array of DiskSample, or an object {"mount": used_mb}); `@path` reads it from a file.
+largest_files: for each fillable mount (tmpfs included) over 80 % used, or over 80 % of its
+inodes, or grown since the baseline by >= 50 MiB or >= 5 percentage points: the 10 largest files
+by allocated size, plus deleted files still held open by a process, listed as
+"<path> (deleted, held open by pid N comm)"; when its inodes are the problem, the 10 directories
+with the most entries, as "<dir> (N files)" with size_mb 0. Walks stay on that filesystem and
+within --time-budget seconds in total. --baseline-disk takes the baseline's `disks` (a JSON array
+of DiskSample, or an object {"mount": used_mb}); `@path` reads it from a file.
 
 services: with systemd (/run/systemd/system), the units victim-api and postgresql (the
 postgresql@* cluster units decide whether postgresql is active) plus any --service; without
 systemd, every /etc/chaos-handler/services/NAME.sh, read through its pid file /var/run/NAME.pid.
-Unprivileged it still works, with fewer files walked and no listener processes.
+
+--expect NAME=[PORT[/tcp|/udp][,PORT...]][:LOG[,LOG...]]   (repeatable, at most 16)
+  A service the known-good reference says should run, e.g.
+    --expect nginx=80,443:/var/log/nginx/error.log,/var/log/nginx/access.log
+    --expect shop-indexer=:/srv/shop/log/indexer.log      --expect unbound=53/udp
+  NAME: [A-Za-z0-9@._+-]{1,128}; at most 16 ports (1-65535, tcp unless /udp); at most 8 logs,
+  absolute paths that look like logs (under /var/log, *.log, or in a log/ or logs/ directory).
+  Each is reported in `services`: through its systemd unit (NAME.service) or pid file when one
+  knows it, else as manager "process", found by name (what discover.py would call it, argv0 or
+  comm). It is active when it runs and every expected port listens (with ports but no process
+  found by name, the ports decide). For each expected service that is down, `service_errors`
+  gets the last error lines (at most 20: [emerg]/[error], FATAL, ERROR, failed, Traceback,
+  unknown directive, ...) of each of its logs (plus the usual logs of well-known servers), and on
+  systemd hosts of `journalctl -u NAME.service -n 50` and `systemctl status NAME.service`.
+
+fd_pressure: processes whose open fds reach 80 % of their soft RLIMIT_NOFILE (/proc/PID/limits),
+fullest first, with argv0 and exe.
 
 qdiscs: every qdisc with its options and, in tc -s's own words, its counters since it was added:
 "handle 20: parent 1:2 {...} Sent 28164 bytes 43 pkt (dropped 70, overlimits 103 requeues 0) backlog 0b 0p".
+
+Unprivileged it still works, with fewer files walked and no listener processes or fd counts of
+other users' processes. Exits 0, or 2 on bad arguments.
 """
 from __future__ import annotations
 
 import argparse
+import glob
 import heapq
 import json
 import os
@@ -35,11 +57,12 @@ import stat
 import subprocess
 import sys
 import time
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, NamedTuple, Optional, Tuple
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _common  # noqa: E402
+import _host  # noqa: E402
 
 TOOL = "snapshot"
 MIB = 1024 * 1024
@@ -48,6 +71,15 @@ DEFAULT_UNITS = ["victim-api", "postgresql"]
 GROWTH_MB = 50.0
 GROWTH_PP = 5.0
 FULL_PCT = 80.0
+FD_PRESSURE = 0.8
+ERROR_LINES = 20
+TAIL_BYTES = 512 * 1024
+ERROR_RE = re.compile(
+    r"\[(?:emerg|alert|crit|error)\]|\b(?:FATAL|PANIC|ERROR|CRITICAL|SEVERE|EMERG)\b"
+    r"|(?i:\bfail(?:ed|ure|s)?\b|traceback|unknown directive|\w+(?:error|exception)\b|\bcannot\b|could not"
+    r"|permission denied|no such file|address already in use|syntax error|too many open files|out of memory"
+    r"|segfault|\berror:|\binvalid\b|\bdenied\b)"
+)
 
 
 def run(cmd: List[str], timeout: float = 10) -> Tuple[int, str]:
@@ -78,26 +110,43 @@ def load_baseline(arg: Optional[str]) -> Dict[str, float]:
     raise ValueError("expected a JSON array of {mount, used_mb} or an object {mount: used_mb}")
 
 
-def interesting_mounts(baseline: Dict[str, float]) -> List[Tuple[_common.Mount, str]]:
-    out = []
+class Interesting(NamedTuple):
+    mount: _common.Mount
+    why: str
+    blocks: bool  # its space is the problem (or it grew): largest files
+    inodes: bool  # its inodes are: the directories with the most entries
+
+
+def interesting_mounts(baseline: Dict[str, float]) -> List[Interesting]:
+    out: List[Tuple[float, Interesting]] = []
     for m in _common.fillable_mounts():
         d = _common.disk_usage(m)
         if d is None:
             continue
         reasons = []
+        blocks = inodes = False
         if d["used_pct"] > FULL_PCT:
             reasons.append(f"{d['used_pct']}% used")
+            blocks = True
+        if d.get("inodes_used_pct", 0) > FULL_PCT:
+            reasons.append(f"{d['inodes_used_pct']}% of inodes used")
+            inodes = True
         if m.mount in baseline:
             grown = d["used_mb"] - baseline[m.mount]
             if grown >= GROWTH_MB or (d["size_mb"] and 100.0 * grown / d["size_mb"] >= GROWTH_PP):
                 reasons.append(f"grew {grown:.0f} MiB since baseline")
+                blocks = True
         if reasons:
-            out.append((m, ", ".join(reasons)))
-    return out[:16]
+            fullness = max(d["used_pct"], d.get("inodes_used_pct", 0))
+            out.append((fullness, Interesting(m, ", ".join(reasons), blocks, inodes)))
+    # Fullest first, so that the time budget goes to them.
+    return [item for _f, item in sorted(out, key=lambda x: -x[0])][:16]
 
 
-def largest_files(m: _common.Mount, deadline: float, n: int = 10) -> List[dict]:
+def walk(m: _common.Mount, deadline: float, n: int = 10) -> Tuple[List[dict], List[dict]]:
+    """(largest files, directories with the most entries) of one filesystem, bounded in time."""
     heap: List[Tuple[int, str]] = []
+    dirs: List[Tuple[int, str]] = []
     stack = [m.mount]
     while stack and time.monotonic() < deadline:
         path = stack.pop()
@@ -105,8 +154,10 @@ def largest_files(m: _common.Mount, deadline: float, n: int = 10) -> List[dict]:
             it = os.scandir(path)
         except OSError:
             continue
+        entries = 0
         with it:
             for e in it:
+                entries += 1
                 try:
                     st = e.stat(follow_symlinks=False)
                 except OSError:
@@ -121,8 +172,23 @@ def largest_files(m: _common.Mount, deadline: float, n: int = 10) -> List[dict]:
                         heapq.heappush(heap, (size, e.path))
                     elif size > heap[0][0]:
                         heapq.heapreplace(heap, (size, e.path))
+        if len(dirs) < n:
+            heapq.heappush(dirs, (entries, path))
+        elif entries > dirs[0][0]:
+            heapq.heapreplace(dirs, (entries, path))
     files = [{"path": p[:1024], "size_mb": round(s / MIB, 1)} for s, p in sorted(heap, reverse=True)]
-    return files + deleted_open_files(m)[: max(0, 20 - len(files))]
+    crowded = [{"path": f"{p} ({c} files)"[:1024], "size_mb": 0} for c, p in sorted(dirs, reverse=True) if c > 0]
+    return files, crowded
+
+
+def largest_files(item: Interesting, deadline: float) -> List[dict]:
+    files, crowded = walk(item.mount, deadline)
+    out: List[dict] = []
+    if item.inodes:
+        out += crowded
+    if item.blocks or not item.inodes:
+        out += files + deleted_open_files(item.mount)[: max(0, 20 - len(files))]
+    return out[:20]
 
 
 def deleted_open_files(m: _common.Mount) -> List[dict]:
@@ -240,6 +306,191 @@ def pidfile_services(extra: List[str]) -> List[dict]:
     return out[:32]
 
 
+class Expectation(NamedTuple):
+    name: str
+    ports: Tuple[Tuple[str, int], ...]  # (proto, port)
+    logs: Tuple[str, ...]
+
+
+_EXPECT_RE = re.compile(r"^([A-Za-z0-9@._+-]{1,128})=([0-9a-z/,]*)(?::(.*))?$", re.S)
+
+
+def parse_expect(spec: str) -> Expectation:
+    m = _EXPECT_RE.match(spec)
+    if not m:
+        raise ValueError("expected NAME=[PORT[/udp][,PORT...]][:LOG[,LOG...]], e.g. nginx=80,443:/var/log/nginx/error.log")
+    name, ports_text, logs_text = m.group(1), m.group(2), m.group(3) or ""
+    ports: List[Tuple[str, int]] = []
+    for item in filter(None, ports_text.split(",")):
+        pm = re.match(r"^(\d{1,5})(?:/(tcp|udp))?$", item)
+        if not pm or not 1 <= int(pm.group(1)) <= 65535:
+            raise ValueError(f"bad port {item!r} (1-65535, optionally /tcp or /udp)")
+        if (pm.group(2) or "tcp", int(pm.group(1))) not in ports:
+            ports.append((pm.group(2) or "tcp", int(pm.group(1))))
+    logs: List[str] = []
+    for path in filter(None, logs_text.split(",")):
+        if len(path) > 1024 or not _common.looks_like_log(path):
+            raise ValueError(f"log {path[:100]!r} is not an absolute path that looks like a log file (/var/log/..., *.log, .../log/...)")
+        if path not in logs:
+            logs.append(path)
+    if len(ports) > 16 or len(logs) > 8:
+        raise ValueError("at most 16 ports and 8 logs per service")
+    return Expectation(name, tuple(ports), tuple(logs))
+
+
+def listening_ports() -> Dict[Tuple[str, int], List[int]]:
+    """(proto, port) -> the pids holding a listening socket on it (empty when they cannot be seen)."""
+    socks = _host.listening(_host.read_sockets())
+    owners = _host.socket_owners(sorted(int(n) for n in os.listdir("/proc") if n.isdigit()), {s.inode for s in socks}, deadline=time.monotonic() + 3)
+    out: Dict[Tuple[str, int], List[int]] = {}
+    for s in socks:
+        out.setdefault((s.proto, s.lport), []).extend(owners.get(s.inode, []))
+    return out
+
+
+def processes_named(name: str, procs: Dict[int, _host.Proc]) -> List[int]:
+    """Pids of processes a person (or discover.py) would call `name`; "postgresql-5433" also
+    matches what discovery named postgresql and told apart by its port."""
+    base = re.sub(r"-(?:\d{1,5}|pid\d+)$", "", name)
+    out = []
+    for p in procs.values():
+        if p.kthread or p.state in ("Z", "X"):
+            continue
+        if name in (p.comm, _host.short_name(p.argv0)) or _host.service_name(p) in (name, base):
+            out.append(p.pid)
+    return sorted(out)
+
+
+def expected_services(expects: List[Expectation], known: List[dict]) -> Tuple[List[dict], List[Tuple[Expectation, Optional[str]]]]:
+    """States of the expected services, and the ones that are down (with their systemd unit)."""
+    procs = _host.list_procs()
+    listening = listening_ports()
+    systemd = os.path.isdir("/run/systemd/system")
+    out: List[dict] = []
+    down: List[Tuple[Expectation, Optional[str]]] = []
+    for e in expects:
+        missing = [f"{port}/{proto}" if proto == "udp" else str(port) for proto, port in e.ports if (proto, port) not in listening]
+        ports_note = ""
+        if e.ports:
+            ports_note = "; not listening on " + ", ".join(missing) if missing else "; listening on " + ", ".join(str(p) for _pr, p in e.ports)
+        unit = None
+        prior = next((s for s in known if s["name"] == e.name), None)
+        if prior is None and systemd and systemd_state(e.name + ".service") is not None:
+            prior = systemd_services([e.name])[0]
+        if prior is None and os.path.isfile(os.path.join(SERVICES_DIR, e.name + ".sh")):
+            prior = next((s for s in pidfile_services([]) if s["name"] == e.name), None)
+        if prior is not None:
+            if prior["manager"] == "systemd":
+                unit = e.name + ".service"
+            item = dict(prior)
+            item["active"] = bool(prior["active"]) and not missing
+            item["detail"] = (prior.get("detail", "") + ports_note)[:512]
+        else:
+            pids = processes_named(e.name, procs)
+            holders = [pid for key in e.ports for pid in listening.get(key, [])]
+            pid = next((p for p in pids if p in holders), pids[0] if pids else (holders[0] if holders else None))
+            active = not missing and (bool(pids) or bool(e.ports))
+            item = {"name": e.name, "active": active, "manager": "process"}
+            if pid is not None and pid in procs:
+                item["pid"] = pid
+                found = f"process {procs[pid].argv0 or procs[pid].comm} (pid {pid}) running"
+            else:
+                found = f"no process named {e.name} running"
+            item["detail"] = (found + ports_note)[:512]
+        out.append(item)
+        if not item["active"]:
+            down.append((e, unit))
+    return out, down
+
+
+def error_lines(path: str) -> List[str]:
+    """The last error-looking lines of one log file (its last TAIL_BYTES), oldest first."""
+    with _common.open_log(path) as f:
+        f.seek(0, os.SEEK_END)
+        size = f.tell()
+        f.seek(max(0, size - TAIL_BYTES))
+        data = f.read(TAIL_BYTES)
+    lines = data.decode("utf-8", "replace").splitlines()
+    if size > TAIL_BYTES and lines:
+        lines = lines[1:]  # the first one is cut
+    return [ln[:2000] for ln in lines if ERROR_RE.search(ln)][-ERROR_LINES:]
+
+
+def well_known_logs(name: str) -> List[str]:
+    base = re.split(r"[@.-]", name, maxsplit=1)[0]
+    patterns = {
+        "nginx": ["/var/log/nginx/error.log"],
+        "apache2": ["/var/log/apache2/error.log"],
+        "httpd": ["/var/log/httpd/error_log"],
+        "postgresql": sorted(glob.glob("/var/log/postgresql/*.log")),
+        "mysql": ["/var/log/mysql/error.log"],
+        "mariadb": ["/var/log/mysql/error.log"],
+        "redis": ["/var/log/redis/redis-server.log"],
+    }.get(base, [])
+    return [p for p in patterns if os.path.isfile(p)]
+
+
+def service_errors(down: List[Tuple[Expectation, Optional[str]]]) -> List[dict]:
+    out: List[dict] = []
+    for e, unit in down:
+        sources = list(e.logs) + [p for p in well_known_logs(e.name) if p not in e.logs]
+        for path in sources:
+            try:
+                lines = error_lines(path)
+            except (OSError, ValueError) as err:
+                sys.stderr.write(f"{TOOL}: cannot read {path} for {e.name}: {err}\n")
+                continue
+            if lines:
+                out.append({"service": e.name, "source": path[:1024], "lines": lines})
+        if unit and shutil.which("journalctl"):
+            rc, text = run(["journalctl", "-u", unit, "-n", "50", "--no-pager", "-q", "-o", "short-iso"])
+            lines = text.splitlines()
+            picked = [ln for ln in lines if ERROR_RE.search(ln)] or lines[-5:]
+            if rc == 0 and picked:
+                out.append({"service": e.name, "source": f"journalctl -u {unit}", "lines": [ln[:2000] for ln in picked[-ERROR_LINES:]]})
+        if unit:
+            _rc, text = run(["systemctl", "status", unit, "--no-pager", "-l", "-n", "0"])
+            picked = [ln.strip() for ln in text.splitlines() if re.match(r"^\s*(?:Active|Process|Main PID|Loaded):", ln)]
+            if picked:
+                out.append({"service": e.name, "source": f"systemctl status {unit}", "lines": [ln[:2000] for ln in picked[:ERROR_LINES]]})
+    return out[:16]
+
+
+def fd_pressure() -> List[dict]:
+    """Processes whose open fds reach FD_PRESSURE of their soft RLIMIT_NOFILE, fullest first."""
+    rows = []
+    me = os.getpid()
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == me:
+            continue
+        pid = int(name)
+        try:
+            open_fds = len(os.listdir(f"/proc/{pid}/fd"))
+            with open(f"/proc/{pid}/limits") as f:
+                limit_line = next((ln for ln in f if ln.startswith("Max open files")), "")
+        except OSError:
+            continue
+        fields = limit_line.split()
+        if len(fields) < 5 or not fields[3].isdigit() or int(fields[3]) <= 0:
+            continue  # "unlimited" or unreadable: nothing to hit
+        soft = int(fields[3])
+        if open_fds >= FD_PRESSURE * soft:
+            rows.append((open_fds / soft, pid, open_fds, soft))
+    out = []
+    for _ratio, pid, open_fds, soft in sorted(rows, reverse=True)[:16]:
+        p = _host.read_proc(pid)
+        if p is None:
+            continue
+        item: dict = {"pid": pid, "comm": p.comm[:64], "open_fds": open_fds, "limit": soft}
+        if p.argv0:
+            item["argv0"] = p.argv0[:256]
+        exe = _host.exe_of(pid)
+        if exe:
+            item["exe"] = exe
+        out.append(item)
+    return out
+
+
 # --- network --------------------------------------------------------------------------------------
 
 
@@ -282,32 +533,39 @@ def qdiscs() -> List[dict]:
 
 
 def listeners() -> List[str]:
-    if shutil.which("ss") is None:
-        return []
-    rc, out = run(["ss", "-ltnpH"])
-    if rc != 0:
-        rc, out = run(["ss", "-ltnH"])
-    res = []
-    for line in out.splitlines():
-        f = line.split()
-        if len(f) < 4:
-            continue
-        local = f[3]
-        procs = re.findall(r'\("([^"]+)",pid=(\d+)', line)
-        who = ",".join(sorted({f"{c}({p})" for c, p in procs})) if procs else "-"
-        res.append(f"tcp {local} {who}"[:256])
-    return sorted(set(res))[:64]
+    """Listening sockets as "proto addr:port comm(pid)", read from /proc (no `ss` needed)."""
+    socks = _host.listening(_host.read_sockets())
+    owners = _host.socket_owners(sorted(int(n) for n in os.listdir("/proc") if n.isdigit()), {s.inode for s in socks}, deadline=time.monotonic() + 3)
+    res = set()
+    for s in socks:
+        who = []
+        for pid in owners.get(s.inode, []):
+            p = _host.read_proc(pid)
+            if p is not None:
+                who.append(f"{p.comm}({pid})")
+        addr = f"[{s.local}]" if ":" in s.local else s.local
+        res.add(f"{s.proto} {addr}:{s.lport} {','.join(sorted(set(who))) or '-'}"[:256])
+    return sorted(res, key=lambda x: (x.split()[0], int(x.split()[1].rsplit(":", 1)[1]), x))[:64]
 
 
 def main(argv: List[str]) -> int:
     p = argparse.ArgumentParser(prog="snapshot.py", description="Chaos-Handler host snapshot")
     p.add_argument("--baseline-disk", help="baseline disks: JSON array of {mount, used_mb} or @file")
     p.add_argument("--service", action="append", default=[], help="extra service to report (repeatable)")
+    p.add_argument("--expect", action="append", default=[], metavar="NAME=PORTS:LOGS", help="a service that should run (repeatable): nginx=80,443:/var/log/nginx/error.log")
     p.add_argument("--time-budget", type=float, default=15.0, help="seconds for walking file trees (default 15)")
     a = p.parse_args(argv)
     for name in a.service:
         if not re.match(r"^[A-Za-z0-9@._-]{1,128}$", name):
             _common.die(TOOL, f"invalid --service name {name!r}")
+    if len(a.expect) > 16:
+        _common.die(TOOL, "at most 16 --expect")
+    expects: List[Expectation] = []
+    for spec in a.expect:
+        try:
+            expects.append(parse_expect(spec))
+        except ValueError as e:
+            _common.die(TOOL, f"--expect: {e}")
     try:
         baseline = load_baseline(a.baseline_disk)
     except (OSError, ValueError, TypeError, KeyError) as e:
@@ -315,22 +573,31 @@ def main(argv: List[str]) -> int:
 
     deadline = time.monotonic() + max(1.0, a.time_budget)
     largest = []
-    for m, _why in interesting_mounts(baseline):
-        largest.append({"mount": m.mount, "files": largest_files(m, deadline)})
+    for item in interesting_mounts(baseline):
+        largest.append({"mount": item.mount.mount, "files": largest_files(item, deadline)})
 
     if os.path.isdir("/run/systemd/system"):
         services = systemd_services(DEFAULT_UNITS + [s for s in a.service if s not in DEFAULT_UNITS])
     else:
         services = pidfile_services(a.service)
+    expected, down = expected_services(expects, services)
+    by_name = {s["name"]: i for i, s in enumerate(services)}
+    for item in expected:
+        if item["name"] in by_name:
+            services[by_name[item["name"]]] = item
+        else:
+            services.append(item)
 
     snap = {
         "t": _common.iso_now(),
         "hostname": socket.gethostname()[:256],
         "kernel": os.uname().release[:256],
         "largest_files": largest,
-        "services": services,
+        "services": services[:32],
         "qdiscs": qdiscs(),
         "listeners": listeners(),
+        "fd_pressure": fd_pressure(),
+        "service_errors": service_errors(down),
     }
     _common.emit(snap)
     return 0
