@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Chaos-Handler log collector (python3 stdlib only).
 
-Usage: logs.py --since ISO8601 [--until ISO8601] [--max-lines 2000] [--keep-harness]
+Usage: logs.py --since ISO8601 [--until ISO8601] [--max-lines 2000] [--file STREAM=PATH]... [--keep-harness]
 
 Prints the log lines written since --since (and before --until, if given) as JSON lines
   {"stream":"<name>","line":"<text>"}
@@ -12,6 +12,12 @@ cut to 2000 characters. Streams, when present and readable:
   victim-api  /var/log/victim-api.log
   postgresql  /var/log/postgresql/*.log
   dmesg       the kernel ring buffer (`dmesg --time-format iso`; needs root where dmesg_restrict=1)
+plus, for each --file STREAM=PATH (repeatable, at most 64; the log files discovery found for the
+host's services), that file as stream STREAM. STREAM matches ^[a-z0-9][a-z0-9_.-]{0,63}$ (several
+files may share one); PATH is absolute and must look like a log (under /var/log, *.log, or in a
+log/ or logs/ directory), and so must the file it resolves to: anything else is refused (exit 2
+for the argument, skipped with a message when a symlink points elsewhere). A file named by
+--file is read once, under its own stream, even when it is also one of the defaults.
 A source that cannot be read is reported on stderr and skipped; the exit status stays 0 unless
 the arguments are wrong (2).
 
@@ -39,7 +45,7 @@ import shutil
 import subprocess
 import sys
 from collections import deque
-from typing import Deque, Iterator, List, Optional, Tuple
+from typing import BinaryIO, Deque, Iterator, List, Optional, Tuple
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -49,6 +55,8 @@ TOOL = "logs"
 MAX_LINE = 2000
 MAX_SCAN = 256 * 1024 * 1024
 SLACK = _dt.timedelta(seconds=5)
+STREAM_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+MAX_FILES = 64
 HARNESS_RE = re.compile(r"/opt/chaos-scripts|chaos-(?:sampler|probe)\b|chaos-handler-probe")
 
 _MONTHS = {m: i + 1 for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split())}
@@ -90,9 +98,9 @@ def line_time(line: str, now: _dt.datetime) -> Optional[_dt.datetime]:
     return None
 
 
-def reverse_lines(path: str) -> Iterator[str]:
+def reverse_lines(f: BinaryIO) -> Iterator[str]:
     """Lines of a file from the last to the first, reading blocks from the end (bounded)."""
-    with open(path, "rb") as f:
+    with f:
         f.seek(0, os.SEEK_END)
         pos = f.tell()
         floor = max(0, pos - MAX_SCAN)
@@ -110,11 +118,11 @@ def reverse_lines(path: str) -> Iterator[str]:
             yield rest.decode("utf-8", "replace")
 
 
-def tail_file(path: str, since: _dt.datetime, until: Optional[_dt.datetime], max_lines: int, now: _dt.datetime) -> List[str]:
+def tail_file(f: BinaryIO, since: _dt.datetime, until: Optional[_dt.datetime], max_lines: int, now: _dt.datetime) -> List[str]:
     """Lines of one chronological log file within [since, until), newest max_lines kept."""
     kept: Deque[str] = deque()
     pending: List[str] = []  # continuation lines seen (backwards) before their timestamped head
-    for line in reverse_lines(path):
+    for line in reverse_lines(f):
         if not line.strip():
             continue
         t = line_time(line, now)
@@ -188,8 +196,20 @@ def main(argv: List[str]) -> int:
     p.add_argument("--since", required=True, help="ISO 8601 start time (e.g. 2025-11-22T22:30:00Z)")
     p.add_argument("--until", help="ISO 8601 end time (exclusive; default: now)")
     p.add_argument("--max-lines", type=int, default=2000, help="per stream, newest kept (1-100000, default 2000)")
+    p.add_argument("--file", action="append", default=[], metavar="STREAM=PATH", help="also read this log file as STREAM (repeatable)")
     p.add_argument("--keep-harness", action="store_true", help="keep lines naming the chaos tooling")
     a = p.parse_args(argv)
+    if len(a.file) > MAX_FILES:
+        _common.die(TOOL, f"at most {MAX_FILES} --file")
+    extra: List[Tuple[str, str]] = []
+    for spec in a.file:
+        stream, sep, path = spec.partition("=")
+        if not sep or not STREAM_RE.match(stream):
+            _common.die(TOOL, f"--file: expected STREAM=PATH with STREAM matching {STREAM_RE.pattern}")
+        if len(path) > 1024 or not _common.looks_like_log(path):
+            _common.die(TOOL, f"--file {stream}: {path[:100]!r} is not an absolute path that looks like a log file (/var/log/..., *.log, .../log/...)")
+        if path not in (x[1] for x in extra):
+            extra.append((stream, path))
     try:
         since = _common.parse_iso(a.since)
         until = _common.parse_iso(a.until) if a.until else None
@@ -200,16 +220,21 @@ def main(argv: List[str]) -> int:
     now = _dt.datetime.now().astimezone()
 
     merged: dict = {}
-    for stream, src in sources():
+    named = {os.path.realpath(path) for _stream, path in extra}
+    defaults = [(stream, src) for stream, src in sources() if os.path.realpath(src) not in named or src in ("journal", "dmesg")]
+    for stream, src in defaults + [(stream, "file:" + path) for stream, path in extra]:
         try:
             if src == "journal":
                 lines = journal(since, until, a.max_lines)
             elif src == "dmesg":
                 lines = dmesg(since, until, a.max_lines, now)
+            elif src.startswith("file:"):
+                # Paths from the command line: opened only if they are (and resolve to) log files.
+                lines = tail_file(_common.open_log(src[5:]), since, until, a.max_lines, now)
             else:
-                lines = tail_file(src, since, until, a.max_lines, now)
+                lines = tail_file(open(src, "rb"), since, until, a.max_lines, now)
         except (OSError, ValueError) as e:
-            sys.stderr.write(f"{TOOL}: skipping {stream} ({src}): {e}\n")
+            sys.stderr.write(f"{TOOL}: skipping {stream} ({src[5:] if src.startswith('file:') else src}): {e}\n")
             continue
         merged.setdefault(stream, []).extend(lines)
 
