@@ -287,7 +287,7 @@ export class SshEvidenceSource implements EvidenceSource {
     const baseline = this.samples.filter((s) => s.phase === 'baseline');
     const disks = new Map<string, number>();
     for (const s of baseline) for (const d of s.disks) disks.set(d.mount, Math.min(disks.get(d.mount) ?? Infinity, d.used_mb));
-    const args = ['--baseline-disk', JSON.stringify([...disks.entries()].map(([mount, used_mb]) => ({ mount, used_mb })))];
+    const args = ['--baseline-disk', JSON.stringify([...disks.entries()].map(([mount, used_mb]) => ({ mount, used_mb }))), ...expectArgs(this.options.reference)];
     const stdout = await this.exec(HOST_SCRIPTS.snapshot, args, signal);
     const parsed = HostSnapshot.safeParse(safeJson(stdout.trim()));
     if (!parsed.success) {
@@ -315,6 +315,26 @@ export class SshEvidenceSource implements EvidenceSource {
   private command(script: string, args: string[]): string {
     return buildCommand(script, args, { allowedScripts: ALLOWED_HOST_SCRIPTS, sudo: true });
   }
+}
+
+/** The snapshot checks at most this many expected services (snapshot.py's own cap). */
+const MAX_EXPECTED = 16;
+const SERVICE_NAME = /^[A-Za-z0-9@._+-]{1,128}$/;
+/** What snapshot.py accepts as a log path: absolute, looking like a log, free of its separators. */
+const LOG_PATH = /^\/[^,:\s]{1,1023}$/;
+const looksLikeLog = (p: string) => p.startsWith('/var/log/') || p.endsWith('.log') || /\/logs?\//.test(p);
+
+/**
+ * `--expect NAME=PORTS:LOGS` for each service of the known-good reference: the snapshot says
+ * which of them are down now and quotes the error lines of their logs (a broken config shows there).
+ */
+export function expectArgs(reference: KnownGoodReference | null): string[] {
+  const services = (reference?.inventory.services ?? []).filter((s) => SERVICE_NAME.test(s.name)).slice(0, MAX_EXPECTED);
+  return services.flatMap((s) => {
+    const ports = [...new Set(s.ports)].slice(0, 16);
+    const logs = s.log_files.filter((f) => LOG_PATH.test(f) && looksLikeLog(f)).slice(0, 8);
+    return ['--expect', `${s.name}=${ports.join(',')}${logs.length ? `:${logs.join(',')}` : ''}`];
+  });
 }
 
 function safeJson(text: string): unknown {
