@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { AgentServices } from './agents/agent.js';
 import type { Config } from './config/index.js';
 import { IncidentService, type TargetConnector } from './incidents/incident-service.js';
@@ -6,6 +7,7 @@ import { OfflineConnector, RoutingConnector } from './incidents/connector.js';
 import { SshConnector } from './incidents/ssh-connector.js';
 import type { Logger } from './logger.js';
 import type { CoordinatorObserver } from './observability/observers.js';
+import { removeStaleBrowserProfiles } from './report/render/profiles.js';
 import { createReportServices } from './report/report-services.js';
 import { IncidentStore } from './store/incident-store.js';
 import { ReferenceStore } from './store/reference-store.js';
@@ -28,8 +30,13 @@ export async function createCoordinator(
 ): Promise<Coordinator> {
   const store = new IncidentStore(config.CHAOS_INCIDENTS_DIR);
   await store.init();
+  // What a coordinator killed with SIGKILL leaves behind: half-written temp files, browser profiles.
+  const browserProfileRoot = path.join(config.CHAOS_STATE_DIR, 'chromium');
+  const [temps, profiles] = await Promise.all([store.removeStaleTempFiles(), removeStaleBrowserProfiles(browserProfileRoot)]);
+  if (temps || profiles.length) log.info({ tempFiles: temps, browserProfiles: profiles.length }, 'Removed what a previous coordinator left behind');
   const report = createReportServices({
     pdf: config.CHAOS_PDF,
+    browserProfileRoot,
     ...(config.CHAOS_CHROMIUM_PATH ? { chromiumPath: config.CHAOS_CHROMIUM_PATH } : {}),
     ...(config.CHAOS_SLACK_WEBHOOK_URL ? { slackWebhookUrl: config.CHAOS_SLACK_WEBHOOK_URL } : {}),
     log,

@@ -43,14 +43,22 @@ export function createRoutes(deps: RouteDeps): Router {
   router.post('/incidents', start);
 
   router.get('/incidents', async (_req, res) => {
-    const records = await incidents.list();
-    res.json({ incidents: records.map(summary) });
+    const { records, damaged } = await incidents.overview();
+    const listed = [...records.map(summary), ...damaged.map((d) => damagedSummary(d.id, d.problem))];
+    res.json({ incidents: listed.sort((a, b) => b.incident_id.localeCompare(a.incident_id)) });
   });
 
   const status = async (req: Request, res: Response) => {
     const id = incidentId(req);
-    const { record, trace } = await incidents.get(id);
-    res.json({ ...summary(record), agents: record.agents, chaos: record.chaos, phase_ms: record.phase_ms, options: record.options, trace, artifacts: await store.listArtifacts(id), links: links(id) });
+    const view = await incidents.view(id);
+    const artifacts = await store.listArtifacts(id);
+    const problems = view.traceProblems.length ? { trace_problems: view.traceProblems } : {};
+    if (view.state === 'damaged') {
+      res.json({ ...damagedSummary(id, view.problem), trace: view.trace, ...problems, artifacts, links: links(id) });
+      return;
+    }
+    const { record } = view;
+    res.json({ ...summary(record), agents: record.agents, chaos: record.chaos, phase_ms: record.phase_ms, options: record.options, trace: view.trace, ...problems, artifacts, links: links(id) });
   };
   router.get('/status/:id', status);
   router.get('/incidents/:id', status);
@@ -168,6 +176,11 @@ function summary(r: IncidentRecord) {
     outcome: r.outcome,
     error: r.error,
   };
+}
+
+/** An incident whose incident.json cannot be read: listed, with why, instead of failing the request. */
+function damagedSummary(id: string, problem: string) {
+  return { incident_id: id, status: 'damaged' as const, error: problem };
 }
 
 function links(id: string) {

@@ -1,12 +1,12 @@
 import { EventEmitter } from 'node:events';
 import type { AgentServices } from '../agents/agent.js';
-import { ConflictError, NotFoundError } from '../errors.js';
+import { ConflictError, NotFoundError, errorMessage } from '../errors.js';
 import type { Findings } from '../agents/findings.js';
 import type { Evidence } from '../evidence/schema.js';
 import type { EvidenceSource } from '../evidence/source.js';
 import type { Logger } from '../logger.js';
 import type { IncidentObserver } from '../observability/observers.js';
-import type { IncidentStore } from '../store/incident-store.js';
+import { TRACE_QUARANTINE, type BadTraceLine, type IncidentStore } from '../store/incident-store.js';
 import type { ChaosController } from './chaos.js';
 import { newIncidentId } from '../domain/index.js';
 import { runPipeline } from './pipeline.js';
@@ -43,6 +43,11 @@ export type IncidentServiceDeps = {
 };
 
 type Active = { record: IncidentRecord; controller: AbortController; done: Promise<IncidentRecord> };
+
+/** What `GET /status` shows of one incident; `traceProblems`: trace lines that were skipped. */
+export type IncidentView =
+  | { state: 'ok'; record: IncidentRecord; trace: TraceEntry[]; traceProblems: { line: number; kind: BadTraceLine['kind'] }[] }
+  | { state: 'damaged'; id: string; problem: string; trace: TraceEntry[]; traceProblems: { line: number; kind: BadTraceLine['kind'] }[] };
 
 /**
  * A slot under the concurrency cap, from admission until the incident ends, and the names of the
@@ -177,6 +182,7 @@ export class IncidentService {
       })
       .finally(() => {
         this.active.delete(record.id);
+        this.deps.store.settle(record.id);
         this.release(admission);
         this.feed.emit(`${record.id}:end`);
       });
@@ -208,10 +214,41 @@ export class IncidentService {
     return { record, trace: await this.deps.store.readTrace(id) };
   }
 
+  /**
+   * One incident as `GET /status` shows it: its record, or why the record cannot be read (a
+   * damaged incident is shown as such, not as a server error), its trace, and the trace lines
+   * that had to be skipped. NotFoundError when there is no such incident.
+   */
+  async view(id: string): Promise<IncidentView> {
+    const reading = await this.deps.store.readRecord(id);
+    const trace = this.active.has(id)
+      ? { entries: await this.deps.store.readTrace(id), bad: [] }
+      : await this.deps.store.inspectTrace(id).catch((error: unknown) => {
+          if (error instanceof NotFoundError) return { entries: [], bad: [] };
+          throw error;
+        });
+    if (trace.bad.length) this.deps.log.warn({ incidentId: id, lines: trace.bad.map((b) => `${b.line} (${b.kind})`) }, 'Trace lines cannot be read; they are skipped');
+    const traceProblems = trace.bad.map(({ line, kind }) => ({ line, kind }));
+    return reading.ok
+      ? { state: 'ok', record: reading.record, trace: trace.entries, traceProblems }
+      : { state: 'damaged', id, problem: reading.problem, trace: trace.entries, traceProblems };
+  }
+
   async list(): Promise<IncidentRecord[]> {
+    return (await this.overview()).records;
+  }
+
+  /** Every incident on disk: the readable records, and the folders whose record is damaged. */
+  async overview(): Promise<{ records: IncidentRecord[]; damaged: { id: string; problem: string }[] }> {
     const ids = await this.deps.store.listIds();
-    const records = await Promise.all(ids.map((id) => this.deps.store.loadRecord(id).catch(() => null)));
-    return records.filter((r): r is IncidentRecord => r !== null);
+    const readings = await Promise.all(ids.map(async (id) => ({ id, reading: await this.deps.store.readRecord(id).catch(() => null) })));
+    const records: IncidentRecord[] = [];
+    const damaged: { id: string; problem: string }[] = [];
+    for (const { id, reading } of readings) {
+      if (reading?.ok) records.push(reading.record);
+      else if (reading) damaged.push({ id, problem: reading.problem });
+    }
+    return { records, damaged };
   }
 
   /** Live trace entries of one incident; returns the unsubscribe function. */
@@ -225,47 +262,86 @@ export class IncidentService {
   }
 
   /**
-   * At start-up: an incident still marked running was cut off by a crash. Mark it interrupted,
-   * keep its trace, and rebuild trace.json from the append-only log.
+   * At start-up: an incident still marked running was cut off by a crash. Revert what it may have
+   * left on its host, mark it interrupted, keep its trace (a torn last line dropped, corrupt lines
+   * quarantined, both said in the trace), and rebuild trace.json. One folder that cannot be
+   * recovered is logged and left; it never keeps the coordinator from starting.
    */
   async recoverInterrupted(): Promise<string[]> {
     const recovered: string[] = [];
     for (const id of await this.deps.store.listIds()) {
       if (this.active.has(id)) continue;
-      const record = await this.deps.store.loadRecord(id).catch(() => null);
-      if (!record || record.status !== 'running') continue;
-      const entry: TraceEntry = {
-        timestamp: new Date().toISOString(),
-        agent: 'Coordinator',
-        type: 'warning',
-        content: { summary: `incident interrupted: the coordinator stopped during phase ${record.phase}`, phase: record.phase },
-      };
-      await this.deps.store.appendTrace(id, entry);
-      let chaos = record.chaos;
-      if (record.chaos.state === 'pending' || record.chaos.state === 'injected') {
-        const result = this.deps.connector.reconcile ? await this.deps.connector.reconcile(record, this.deps.log) : { ok: false, detail: 'no connector can reach this target' };
-        chaos = { state: result.ok ? 'reverted' : 'revert_failed', detail: result.detail };
-        await this.deps.store.appendTrace(id, {
-          timestamp: new Date().toISOString(),
-          agent: 'Coordinator',
-          type: result.ok ? 'info' : 'error',
-          content: { summary: `reconciled after restart: ${chaos.state}: ${result.detail}`, chaos },
-        });
+      try {
+        if (await this.recoverOne(id)) recovered.push(id);
+      } catch (error) {
+        this.deps.log.error({ err: error, incidentId: id }, 'Could not recover an interrupted incident; the others are served');
       }
-      const now = new Date().toISOString();
-      await this.deps.store.saveRecord({
-        ...record,
-        chaos,
-        status: 'interrupted',
-        error: `coordinator stopped during phase ${record.phase}`,
-        updated_at: now,
-        finished_at: now,
-        agents: record.agents.map((a) => (a.state === 'running' || a.state === 'pending' ? { ...a, state: 'skipped' } : a)),
-      });
-      await this.deps.store.writeTraceJson(id);
-      recovered.push(id);
     }
     return recovered;
+  }
+
+  private async recoverOne(id: string): Promise<boolean> {
+    const log = this.deps.log.child({ incidentId: id });
+    const reading = await this.deps.store.readRecord(id).catch(() => null);
+    if (!reading) return false;
+    if (!reading.ok) {
+      log.warn({ problem: reading.problem }, 'Incident record is damaged; it is listed as damaged');
+      return false;
+    }
+    const record = reading.record;
+    if (record.status !== 'running') return false;
+
+    // The trace first: a torn last line would otherwise swallow the first entry appended below.
+    const repaired = await this.deps.store.repairTrace(id).then(
+      (bad) => ({ bad, error: null }),
+      (error: unknown) => ({ bad: [] as BadTraceLine[], error }),
+    );
+    if (repaired.error) log.error({ err: repaired.error }, 'trace.jsonl could not be repaired');
+    else if (repaired.bad.length) log.warn({ lines: repaired.bad.map((b) => `${b.line} (${b.kind})`) }, 'Unreadable trace lines moved to the quarantine file');
+
+    // Then the host, whatever state the folder is in: reverting chaos matters more than bookkeeping.
+    let chaos = record.chaos;
+    let reconciled: { ok: boolean; detail: string } | null = null;
+    if (record.chaos.state === 'pending' || record.chaos.state === 'injected') {
+      reconciled = this.deps.connector.reconcile
+        ? await this.deps.connector.reconcile(record, log).catch((error: unknown) => ({ ok: false, detail: `could not reconcile: ${errorMessage(error)}` }))
+        : { ok: false, detail: 'no connector can reach this target' };
+      chaos = { state: reconciled.ok ? 'reverted' : 'revert_failed', detail: reconciled.detail };
+    }
+
+    const now = () => new Date().toISOString();
+    const entries: TraceEntry[] = [];
+    if (repaired.error) {
+      entries.push({ timestamp: now(), agent: 'Coordinator', type: 'error', content: { summary: `trace.jsonl could not be repaired after the crash: ${errorMessage(repaired.error)}` } });
+    } else if (repaired.bad.length) {
+      entries.push({
+        timestamp: now(),
+        agent: 'Coordinator',
+        type: 'warning',
+        content: { summary: traceRepairSummary(repaired.bad), lines: repaired.bad.map(({ line, kind }) => ({ line, kind })), quarantine: TRACE_QUARANTINE },
+      });
+    }
+    entries.push({
+      timestamp: now(),
+      agent: 'Coordinator',
+      type: 'warning',
+      content: { summary: `incident interrupted: the coordinator stopped during phase ${record.phase}`, phase: record.phase },
+    });
+    if (reconciled) {
+      entries.push({ timestamp: now(), agent: 'Coordinator', type: reconciled.ok ? 'info' : 'error', content: { summary: `reconciled after restart: ${chaos.state}: ${reconciled.detail}`, chaos } });
+    }
+    for (const entry of entries) await this.deps.store.appendTrace(id, entry);
+    await this.deps.store.saveRecord({
+      ...record,
+      chaos,
+      status: 'interrupted',
+      error: `coordinator stopped during phase ${record.phase}`,
+      updated_at: now(),
+      finished_at: now(),
+      agents: record.agents.map((a) => (a.state === 'running' || a.state === 'pending' ? { ...a, state: 'skipped' } : a)),
+    });
+    await this.deps.store.writeTraceJson(id);
+    return true;
   }
 
   /** Graceful shutdown: refuse new incidents, stop the running ones (their chaos is reverted). */
@@ -297,4 +373,15 @@ function resolvedTargetKeys(target: IncidentTarget): string[] {
 function busyTarget(key: string): ConflictError {
   const shown = key.replace(/^(?:name|address):/, '');
   return new ConflictError(`An incident is already running on ${shown}; one at a time per target`);
+}
+
+/** "trace.jsonl: the last line, torn by the crash, was dropped; 1 corrupt line (6) moved to …". */
+function traceRepairSummary(bad: BadTraceLine[]): string {
+  const torn = bad.filter((b) => b.kind === 'torn');
+  const corrupt = bad.filter((b) => b.kind === 'corrupt');
+  const parts = [
+    ...(torn.length ? [`its last line (${torn[0]!.line}), torn by the crash, was dropped`] : []),
+    ...(corrupt.length ? [`${corrupt.length} corrupt line${corrupt.length > 1 ? 's' : ''} (${corrupt.map((b) => b.line).join(', ')}) skipped`] : []),
+  ];
+  return `trace.jsonl after the crash: ${parts.join('; ')}; the unreadable text is kept in ${TRACE_QUARANTINE}`;
 }

@@ -12,7 +12,7 @@
  * with a host resolver that resolves nothing, IP literals included, and a proxy that does not
  * exist; tests/integration/report checks that a local server sees no connection at all.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -21,6 +21,7 @@ import { TimeoutError } from '../../errors.js';
 import { BrowserUnavailableError } from './errors.js';
 import { CHROMIUM_CANDIDATES, findChromium } from './find-chromium.js';
 import { createLimiter } from './limiter.js';
+import { createBrowserProfile } from './profiles.js';
 
 /** A request a report page attempted; all of them are aborted. */
 export type PageRequest = { url: string; resourceType: string; navigation: boolean };
@@ -37,6 +38,8 @@ export type PdfRendererOptions = {
   defaultTimeoutMs?: number;
   /** Deadline for Chromium to start (default 20 s). */
   launchTimeoutMs?: number;
+  /** Where Chromium's profile folders go (default: the system temp dir); see profiles.ts. */
+  profileRoot?: string;
   /** Called for every request a report page attempts (each is aborted); for audits and tests. */
   onPageRequest?: (request: PageRequest) => void;
 };
@@ -131,7 +134,7 @@ export function createPdfRenderer(options: PdfRendererOptions): PdfRenderer {
       log.warn({ configured, executablePath }, 'Configured Chromium is not an executable file; using another');
     }
     const started = Date.now();
-    const userDataDir = await mkdtemp(join(tmpdir(), 'chaos-handler-chromium-'));
+    const userDataDir = await createBrowserProfile(options.profileRoot ?? join(tmpdir(), 'chaos-handler-chromium'));
     let browser: Browser;
     try {
       browser = await puppeteer.launch({

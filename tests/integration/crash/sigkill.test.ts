@@ -65,3 +65,35 @@ describe('a coordinator killed with SIGKILL mid-run', () => {
     }
   });
 });
+
+describe('a coordinator killed with SIGKILL while Chromium renders', () => {
+  it('when it is restarted, then the browser profile it left under the state dir is removed', async () => {
+    const { dir, cleanup } = await tempDir('kill-pdf');
+    const incidents = path.join(dir, 'incidents');
+    const state = path.join(dir, 'state');
+    const profiles = path.join(state, 'chromium');
+    try {
+      const child = spawn('node', [CLI, 'run', '--offline', '--scenario', 'cpu_spike'], {
+        cwd: REPO_ROOT,
+        env: { ...process.env, CHAOS_INCIDENTS_DIR: incidents, CHAOS_STATE_DIR: state, CHAOS_EXAMPLES_DIR: EXAMPLES_DIR },
+        stdio: 'ignore',
+      });
+      const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+      const deadline = Date.now() + 60_000;
+      while ((await readdir(profiles).catch(() => [] as string[])).length === 0) {
+        if (Date.now() > deadline) throw new Error('Chromium never got a profile under the state dir');
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      child.kill('SIGKILL');
+      expect(await exited).toBe('SIGKILL');
+      expect(await readdir(profiles)).toEqual([expect.stringMatching(new RegExp(`^profile-${child.pid}-`))]);
+
+      const config = loadConfig({ CHAOS_INCIDENTS_DIR: incidents, CHAOS_STATE_DIR: state, CHAOS_PDF: 'false', CHAOS_LOG_LEVEL: 'silent' });
+      const coordinator = await createCoordinator(config, createLogger('silent'));
+      await coordinator.close();
+      expect(await readdir(profiles)).toEqual([]);
+    } finally {
+      await cleanup();
+    }
+  });
+});
