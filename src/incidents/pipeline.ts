@@ -2,6 +2,7 @@ import type { AgentInput, AgentResult, AgentServices, AnyAgent } from '../agents
 import type { Findings } from '../agents/findings.js';
 import { ANALYSIS_AGENTS, REPORT_AGENT } from '../agents/registry.js';
 import { errorMessage } from '../errors.js';
+import { sanitizeEvidence } from '../evidence/sanitize.js';
 import type { Evidence } from '../evidence/schema.js';
 import type { EvidenceSource } from '../evidence/source.js';
 import { withRecovery } from '../evidence/with-recovery.js';
@@ -67,7 +68,8 @@ export async function runPipeline(record: IncidentRecord, options: StartIncident
       return `${got.samples} samples, ${got.probes} probes over ${got.seconds} s`;
     });
     await run.phase('agents', async () => {
-      evidence = await source.finish(signal);
+      // The evidence boundary: host strings become well-formed here, whatever source they came from.
+      evidence = sanitizeEvidence(await source.finish(signal));
       for (const agent of ANALYSIS_AGENTS) await run.agent(agent, evidence, findings, signal);
       return `${ANALYSIS_AGENTS.length} agents ran`;
     });
@@ -137,7 +139,7 @@ async function watchRecovery(
   signal: AbortSignal,
 ): Promise<{ evidence: Evidence; detail: string }> {
   const settled = (e: Evidence) => watchers.every((a) => a.afterRevert!.settled(findings[a.name]!, e));
-  const watched = await source.followRecovery(maxS, signal, (window) => settled(withRecovery(analysed, window)));
+  const watched = sanitizeEvidence(await source.followRecovery(maxS, signal, (window) => settled(withRecovery(analysed, window))));
   const evidence = withRecovery(analysed, watched);
   for (const agent of watchers) await run.afterRevert(agent, evidence, findings, signal);
   const seconds = watched.window ? Math.round((Date.parse(watched.window.end) - Date.parse(watched.window.start)) / 1000) : 0;

@@ -7,6 +7,7 @@ import type { Findings, RecoveryFindings, SeriesFinding } from '../agents/findin
 import type { IncidentRecord, TraceEntry } from '../domain/index.js';
 import { referenceLabel, type KnownGoodReference } from '../evidence/reference.js';
 import type { Window } from '../evidence/schema.js';
+import { visible, visibleLine } from '../evidence/sanitize.js';
 
 export type ReportChart = { key: string; title: string; file: string };
 
@@ -222,7 +223,7 @@ export function buildSlackSummary(input: { incidentId: string; host: string; fin
   const d = input.findings.FixerAgent;
   const risk = input.findings.TesterAgent?.risk;
   const lines = [
-    `:rotating_light: Incident ${input.incidentId} on ${input.host}`,
+    `:rotating_light: Incident ${input.incidentId} on ${oneLine(input.host)}`,
     d ? `Diagnosis: ${categoryTitle(d.root_cause.category)} (confidence ${d.root_cause.confidence.toFixed(2)})` : 'Diagnosis: unavailable',
   ];
   if (d?.root_cause.culprit) lines.push(`Culprit: ${d.root_cause.culprit.kind.replace('_', ' ')} ${oneLine(d.root_cause.culprit.name)}${d.root_cause.culprit.pid ? ` (pid ${d.root_cause.culprit.pid})` : ''}`);
@@ -258,8 +259,12 @@ function fmt(v: number, unit: string): string {
   return unit && unit !== '0/1' ? `${text} ${unit}` : text;
 }
 
+/**
+ * Host text on one line, as a person must see it: newlines become spaces and every other control
+ * or bidi character a visible escape (a process named `\e[1A` cannot rewrite what is shown).
+ */
 function oneLine(text: string): string {
-  return text.replace(/[\r\n]+/g, ' ').trim();
+  return visibleLine(text.replace(/[\r\n]+/g, ' ').trim());
 }
 
 /** Text for a table cell: one line, pipes and markdown punctuation escaped. */
@@ -281,11 +286,12 @@ function code(text: string): string {
   return `${fence}${pad}${t}${pad}${fence}`;
 }
 
-/** A fenced block that no content can close early. */
+/** A fenced block that no content can close early, its control characters shown as escapes. */
 function codeBlock(text: string, lang = ''): string {
-  const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+  const body = visible(text);
+  const longest = Math.max(2, ...[...body.matchAll(/`+/g)].map((m) => m[0].length));
   const fence = '`'.repeat(longest + 1);
-  return `${fence}${lang}\n${text}\n${fence}`;
+  return `${fence}${lang}\n${body}\n${fence}`;
 }
 
 /** The recovery half of the summary line: when the host was back inside its baseline band. */

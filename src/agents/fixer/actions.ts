@@ -1,12 +1,13 @@
 import type { Evidence } from '../../evidence/schema.js';
 import type { RootCauseCategory } from '../../domain/index.js';
-import { shellQuote } from '../../ssh/quote.js';
+import { bashWord, visibleLine } from '../../evidence/sanitize.js';
 import type { Culprit, Diagnosis, FixAction } from '../findings.js';
 
 /**
  * What a human should run to end the incident, aimed at the culprit the evidence named. Every
- * value from the host (process names, paths, service names) is shell-quoted: a host is
- * attacker-controlled, and fix.sh is meant to be read and then run by a person.
+ * value from the host (process names, paths, service names) is quoted as one bash word that
+ * shows its control characters as escapes (bashWord): a host is attacker-controlled, and fix.sh
+ * is meant to be read and then run by a person.
  */
 export function planActions(category: RootCauseCategory, culprit: Culprit | null, evidence: Evidence): FixAction[] {
   switch (category) {
@@ -32,7 +33,7 @@ export function planActions(category: RootCauseCategory, culprit: Culprit | null
 
 function processActions(culprit: Culprit, category: RootCauseCategory): FixAction[] {
   const pids = pidsOf(culprit);
-  const comm = shellQuote(culprit.name);
+  const comm = bashWord(culprit.name);
   // Re-check the name before signalling: the pid may have been reused since the evidence.
   const kill = pids
     .map((pid) => `if [ "$(cat /proc/${pid}/comm 2>/dev/null)" = ${comm} ]; then kill -TERM ${pid}; fi`)
@@ -52,7 +53,7 @@ function processActions(culprit: Culprit, category: RootCauseCategory): FixActio
  */
 function limitActions(culprit: Culprit): FixAction[] {
   const pid = culprit.pid!;
-  const name = shellQuote(culprit.name);
+  const name = bashWord(culprit.name);
   const check = `[ "$(tr '\\0' '\\n' </proc/${pid}/cmdline 2>/dev/null | head -n 1)" = ${name} ] || [ "$(cat /proc/${pid}/comm 2>/dev/null)" = ${name} ]`;
   return [
     {
@@ -84,14 +85,14 @@ function diskActions(culprit: Culprit): FixAction[] {
     {
       description: `Check what fills ${culprit.name} before deleting anything.`,
       // `|| true`: head closing the pipe early must not fail the script under pipefail.
-      command: `df -h ${shellQuote(culprit.name)}\n{ du -xh --max-depth=2 ${shellQuote(culprit.name)} 2>/dev/null | sort -rh | head -20; } || true`,
+      command: `df -h ${bashWord(culprit.name)}\n{ du -xh --max-depth=2 ${bashWord(culprit.name)} 2>/dev/null | sort -rh | head -20; } || true`,
       rollback: 'Read-only: nothing to undo.',
     },
   ];
   if (files.length) {
     actions.push({
       description: `Remove the largest recently grown files on ${culprit.name} (${files.map((f) => `${f.path} ${f.size_mb} MB`).join(', ')}). Data loss: confirm they are disposable first.`,
-      command: files.map((f) => `rm -f -- ${shellQuote(f.path)}`).join('\n'),
+      command: files.map((f) => `rm -f -- ${bashWord(f.path)}`).join('\n'),
       rollback: 'Deleted files cannot be restored: copy them elsewhere first if they might be needed.',
     });
   }
@@ -99,7 +100,7 @@ function diskActions(culprit: Culprit): FixAction[] {
 }
 
 function networkActions(culprit: Culprit, evidence: Evidence): FixAction[] {
-  const iface = shellQuote(culprit.name);
+  const iface = bashWord(culprit.name);
   const qdisc = evidence.snapshot?.qdiscs.find((q) => q.iface === culprit.name && (q.kind === 'netem' || q.kind === 'tbf' || q.kind === 'prio'));
   if (qdisc) {
     return [
@@ -120,7 +121,7 @@ function networkActions(culprit: Culprit, evidence: Evidence): FixAction[] {
 }
 
 function serviceActions(culprit: Culprit, evidence: Evidence): FixAction[] {
-  const name = shellQuote(culprit.name);
+  const name = bashWord(culprit.name);
   const state = evidence.snapshot?.services.find((s) => s.name === culprit.name);
   const systemd = state?.manager !== 'pidfile';
   return [
@@ -141,12 +142,12 @@ function databaseActions(culprit: Culprit): FixAction[] {
   return [
     {
       description: `See the connections held by ${culprit.name}.`,
-      command: `sudo -u postgres psql -X -c ${shellQuote(list)}`,
+      command: `sudo -u postgres psql -X -c ${bashWord(list)}`,
       rollback: 'Read-only: nothing to undo.',
     },
     {
       description: `Terminate ${culprit.name}'s idle connections so other clients can connect; then fix its pool size (or set a per-role CONNECTION LIMIT).`,
-      command: `sudo -u postgres psql -X -c ${shellQuote(terminate)}`,
+      command: `sudo -u postgres psql -X -c ${bashWord(terminate)}`,
       rollback: 'Terminated sessions are gone; clients reconnect on their own. Nothing else to undo.',
     },
   ];
@@ -193,13 +194,16 @@ export function buildFixScript(incidentId: string, diagnosis: Diagnosis): string
   diagnosis.actions.forEach((action, i) => {
     lines.push(`# Step ${i + 1}: ${oneLine(action.description)}`);
     lines.push(`# Rollback: ${oneLine(action.rollback)}`);
-    lines.push(`echo ${shellQuote(`Step ${i + 1}: ${oneLine(action.description)}`)}`);
+    lines.push(`echo ${bashWord(`Step ${i + 1}: ${oneLine(action.description)}`)}`);
     lines.push(action.command, '');
   });
   return lines.join('\n');
 }
 
-/** Comments must stay comments: no newline from the host may end one early. */
+/**
+ * Comments must stay comments and show what they say: no newline from the host may end one early,
+ * and no control or bidi character may make `cat fix.sh` show something else than what runs.
+ */
 function oneLine(text: string): string {
-  return text.replace(/[\r\n]+/g, ' ').slice(0, 300);
+  return Array.from(visibleLine(text.replace(/[\r\n]+/g, ' '))).slice(0, 300).join('');
 }

@@ -75,7 +75,8 @@ describe('diagnosis from evidence', () => {
     const script = buildFixScript('inc-20261122-100000-aaaaaaaaaa', d);
     const parsed = await bashParse(script, new AbortController().signal);
     expect(parsed).toEqual({ ok: true, error: null });
-    expect(script).toContain(`systemctl start 'x'\\''; touch /tmp/pwned; echo '\\''\n$(reboot)'`);
+    // One word on one line: the newline is written as an escape, not as a line that looks like a command.
+    expect(script).toContain(`systemctl start $'x\\'; touch /tmp/pwned; echo \\'\\x0a$(reboot)'\n`);
     expect(script.split('\n').filter((l) => l.startsWith('#')).every((l) => !l.includes('$(reboot)') || l.startsWith('#'))).toBe(true);
   });
 });
