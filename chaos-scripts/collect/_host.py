@@ -155,7 +155,8 @@ def service_name(p: Proc) -> str:
         if script:
             base = script
     base = CANONICAL.get(base, base)
-    base = re.sub(r"[^A-Za-z0-9@._+-]", "_", base)[:128]
+    # Names are handed back to snapshot.py --expect, which wants a letter or digit first.
+    base = re.sub(r"^[^A-Za-z0-9]+", "", re.sub(r"[^A-Za-z0-9@._+-]", "_", base))[:128]
     return base or "process"
 
 

@@ -296,7 +296,7 @@ def pidfile_services(h: Host) -> List[dict]:
     out = []
     for script in sorted(os.listdir(SERVICES_DIR)):
         name = script[:-3]
-        if not script.endswith(".sh") or not re.match(r"^[A-Za-z0-9@._-]{1,128}$", name):
+        if not script.endswith(".sh") or not re.match(r"^[A-Za-z0-9][A-Za-z0-9@._-]{0,127}$", name):
             continue
         pidfile = f"/var/run/{name}.pid"
         item: dict = {"name": name, "manager": "pidfile", "active": False, "pids": []}

@@ -504,6 +504,24 @@ def probe_tcp(probe: Probe) -> dict:
     return res
 
 
+def is_local_host(host: str) -> bool:
+    """Whether a DSN's host is this machine: a Unix socket directory, or an address we can bind."""
+    if host.startswith("/"):
+        return True
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except OSError:
+        return False
+    for family, _type, _proto, _name, addr in infos:
+        try:
+            with socket.socket(family, socket.SOCK_STREAM) as s:
+                s.bind((addr[0], 0))
+                return True
+        except OSError:
+            continue
+    return False
+
+
 class DbMonitor:
     """Fresh-connection probe plus pg_stat_activity counts over a persistent connection."""
 
@@ -520,7 +538,10 @@ class DbMonitor:
         self.probe_def = probe
         self.dsn = probe.spec
         self.stats = stats
-        self.port = int(_pgwire.parse_dsn(probe.spec)["port"])
+        params = _pgwire.parse_dsn(probe.spec)
+        self.port = int(params["port"])
+        # The process table only knows this host's servers: no fallback for a remote database.
+        self.local = is_local_host(params["host"])
         self.proc_db = proc_db
         self.mon: Optional[_pgwire.Connection] = None
         self.max_connections: Optional[int] = None
@@ -571,7 +592,7 @@ class DbMonitor:
                 sys.stderr.write(f"{TOOL}: db sample via SQL failed, counting backends from /proc: {e}\n")
                 self.warned = str(e)
             # Connection slots used up is exactly when SQL cannot answer: the process table still can.
-            self._store(self.proc_db.sample(read_procs(), port=self.port, max_connections=self.max_connections))
+            self._store(self.proc_db.sample(read_procs(), port=self.port, max_connections=self.max_connections) if self.local else None)
 
     @staticmethod
     def _sample_of(by_app: List[dict], max_connections: Optional[int]) -> Optional[dict]:

@@ -24,7 +24,7 @@ systemd, every /etc/chaos-handler/services/NAME.sh, read through its pid file /v
   A service the known-good reference says should run, e.g.
     --expect nginx=80,443:/var/log/nginx/error.log,/var/log/nginx/access.log
     --expect shop-indexer=:/srv/shop/log/indexer.log      --expect unbound=53/udp
-  NAME: [A-Za-z0-9@._+-]{1,128}; at most 16 ports (1-65535, tcp unless /udp); at most 8 logs,
+  NAME: [A-Za-z0-9][A-Za-z0-9@._+-]{0,127} (never a leading "-": it is passed to systemctl); at most 16 ports (1-65535, tcp unless /udp); at most 8 logs,
   absolute paths that look like logs (under /var/log, *.log, or in a log/ or logs/ directory).
   Each is reported in `services`: through its systemd unit (NAME.service) or pid file when one
   knows it, else as manager "process", found by name (what discover.py would call it, argv0 or
@@ -312,7 +312,8 @@ class Expectation(NamedTuple):
     logs: Tuple[str, ...]
 
 
-_EXPECT_RE = re.compile(r"^([A-Za-z0-9@._+-]{1,128})=([0-9a-z/,]*)(?::(.*))?$", re.S)
+# A name starts with a letter or digit: it becomes a systemctl/journalctl argument, never an option.
+_EXPECT_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9@._+-]{0,127})=([0-9a-z/,]*)(?::(.*))?$", re.S)
 
 
 def parse_expect(spec: str) -> Expectation:
@@ -556,7 +557,8 @@ def main(argv: List[str]) -> int:
     p.add_argument("--time-budget", type=float, default=15.0, help="seconds for walking file trees (default 15)")
     a = p.parse_args(argv)
     for name in a.service:
-        if not re.match(r"^[A-Za-z0-9@._-]{1,128}$", name):
+        # Never a leading "-": the name becomes a systemctl argument and must not read as an option.
+        if not re.match(r"^[A-Za-z0-9][A-Za-z0-9@._-]{0,127}$", name):
             _common.die(TOOL, f"invalid --service name {name!r}")
     if len(a.expect) > 16:
         _common.die(TOOL, "at most 16 --expect")
