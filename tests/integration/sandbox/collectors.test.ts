@@ -3,6 +3,7 @@ import { chmod, cp, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { HostInventory } from '../../../src/evidence/inventory.js';
 import { HostSnapshot, LogStream, MetricSample, ProbeResult } from '../../../src/evidence/schema.js';
 import { REPO_ROOT } from '../../fixtures/paths.js';
 
@@ -81,7 +82,25 @@ describe('the host-side collectors, run locally', () => {
   it('when the sampler is given bad arguments, then it exits 2 with a message', async () => {
     await expect(run('python3', [tool('sampler.py'), '--interval', '0'])).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--interval') });
     await expect(run('python3', [tool('sampler.py'), '--http', 'file:///etc/passwd'])).rejects.toMatchObject({ code: 2 });
-  });
+    for (const probe of ['ftp=x', 'tcp=127.0.0.1', 'tcp=127.0.0.1:70000', 'tcp=[nothex]:22', 'http=http://user:pw@127.0.0.1/', 'db=host=x passfile=/etc/shadow', 'db=host=x sslmode=require']) {
+      await expect(run('python3', [tool('sampler.py'), '--probe', probe])).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--probe') });
+    }
+  }, 60_000);
+
+  it('when discover.py runs as root and unprivileged, then both print one HostInventory, the unprivileged one with less detail', async () => {
+    const asRoot = HostInventory.parse(JSON.parse((await run('python3', [tool('discover.py')], { timeout: 60_000 })).stdout));
+    expect(asRoot.hostname).toBe(os.hostname());
+    expect(asRoot.cores).toBe(os.cpus().length);
+    expect(asRoot.mounts.some((m) => m.mount === '/')).toBe(true);
+    expect(asRoot.limits.pid_max).toBeGreaterThan(0);
+    const unpriv = HostInventory.parse(JSON.parse((await asNobody(tool('discover.py'), [])).stdout));
+    // Unprivileged, other users' sockets and processes cannot be read: less detail, never a wrong one.
+    for (const l of unpriv.listeners.filter((x) => x.pid !== undefined)) {
+      expect(asRoot.listeners.find((r) => r.proto === l.proto && r.port === l.port && r.address === l.address)?.pid).toBe(l.pid);
+    }
+    expect(unpriv.postgres.every((p) => p.data_dir === undefined || asRoot.postgres.some((r) => r.data_dir === p.data_dir))).toBe(true);
+    await expect(run('python3', [tool('discover.py'), '--time-budget', '0'])).rejects.toMatchObject({ code: 2 });
+  }, 60_000);
 
   it('when snapshot.py runs as root and unprivileged, then both print one HostSnapshot', async () => {
     const asRoot = await run('python3', [tool('snapshot.py'), '--time-budget', '2'], { timeout: 60_000 });
@@ -104,6 +123,13 @@ describe('the host-side collectors, run locally', () => {
     const sizes = root!.files.filter((f) => !f.path.includes('(deleted')).map((f) => f.size_mb);
     expect([...sizes].sort((a, b) => b - a)).toEqual(sizes);
     await expect(run('python3', [tool('snapshot.py'), '--baseline-disk', '{not json'])).rejects.toMatchObject({ code: 2 });
+  }, 60_000);
+
+  it('when snapshot.py is given a malformed expectation, then it exits 2 naming --expect', async () => {
+    for (const spec of ['nginx', 'ng inx=80', '-Hroot@evil=80', 'nginx=0', 'nginx=80/sctp', 'nginx=80:/etc/shadow', 'nginx=80:var/log/x.log', 'nginx=:/var/log/../../etc/shadow']) {
+      // `--expect=SPEC`: a spec starting with "-" must reach the validation, not argparse.
+      await expect(run('python3', [tool('snapshot.py'), `--expect=${spec}`])).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--expect') });
+    }
   }, 60_000);
 
   it('when logs.py runs as root and unprivileged, then every line is a {stream, line} with a valid stream name', async () => {
