@@ -20,11 +20,13 @@ services: with systemd (/run/systemd/system), the units victim-api and postgresq
 postgresql@* cluster units decide whether postgresql is active) plus any --service; without
 systemd, every /etc/chaos-handler/services/NAME.sh, read through its pid file /var/run/NAME.pid.
 
---expect NAME=[PORT[/tcp|/udp][,PORT...]][:LOG[,LOG...]]   (repeatable, at most 16)
+--expect NAME=[PORT[/tcp|/udp][,PORT...]][:LOG[,LOG...]]   (repeatable, at most 16; an invalid one: exit 2)
   A service the known-good reference says should run, e.g.
     --expect nginx=80,443:/var/log/nginx/error.log,/var/log/nginx/access.log
     --expect shop-indexer=:/srv/shop/log/indexer.log      --expect unbound=53/udp
-  NAME: [A-Za-z0-9][A-Za-z0-9@._+-]{0,127} (never a leading "-": it is passed to systemctl); at most 16 ports (1-65535, tcp unless /udp); at most 8 logs,
+  NAME: [A-Za-z0-9][A-Za-z0-9@._+-]{0,127} (never a leading "-": it is passed to systemctl); at most
+  16 ports (1-65535; a bare PORT listens on TCP or UDP, as discovery's service ports do; PORT/tcp
+  or PORT/udp only that protocol); at most 8 logs,
   absolute paths that look like logs (under /var/log, *.log, or in a log/ or logs/ directory).
   Each is reported in `services`: through its systemd unit (NAME.service) or pid file when one
   knows it, else as manager "process", found by name (what discover.py would call it, argv0 or
@@ -308,7 +310,7 @@ def pidfile_services(extra: List[str]) -> List[dict]:
 
 class Expectation(NamedTuple):
     name: str
-    ports: Tuple[Tuple[str, int], ...]  # (proto, port)
+    ports: Tuple[Tuple[str, int], ...]  # (proto, port); proto "any" for a bare PORT
     logs: Tuple[str, ...]
 
 
@@ -326,8 +328,9 @@ def parse_expect(spec: str) -> Expectation:
         pm = re.match(r"^(\d{1,5})(?:/(tcp|udp))?$", item)
         if not pm or not 1 <= int(pm.group(1)) <= 65535:
             raise ValueError(f"bad port {item!r} (1-65535, optionally /tcp or /udp)")
-        if (pm.group(2) or "tcp", int(pm.group(1))) not in ports:
-            ports.append((pm.group(2) or "tcp", int(pm.group(1))))
+        key = (pm.group(2) or "any", int(pm.group(1)))
+        if key not in ports:
+            ports.append(key)
     logs: List[str] = []
     for path in filter(None, logs_text.split(",")):
         if len(path) > 1024 or not _common.looks_like_log(path):
@@ -345,7 +348,8 @@ def listening_ports() -> Dict[Tuple[str, int], List[int]]:
     owners = _host.socket_owners(sorted(int(n) for n in os.listdir("/proc") if n.isdigit()), {s.inode for s in socks}, deadline=time.monotonic() + 3)
     out: Dict[Tuple[str, int], List[int]] = {}
     for s in socks:
-        out.setdefault((s.proto, s.lport), []).extend(owners.get(s.inode, []))
+        for key in ((s.proto, s.lport), ("any", s.lport)):
+            out.setdefault(key, []).extend(owners.get(s.inode, []))
     return out
 
 
@@ -370,7 +374,7 @@ def expected_services(expects: List[Expectation], known: List[dict]) -> Tuple[Li
     out: List[dict] = []
     down: List[Tuple[Expectation, Optional[str]]] = []
     for e in expects:
-        missing = [f"{port}/{proto}" if proto == "udp" else str(port) for proto, port in e.ports if (proto, port) not in listening]
+        missing = [str(port) if proto == "any" else f"{port}/{proto}" for proto, port in e.ports if (proto, port) not in listening]
         ports_note = ""
         if e.ports:
             ports_note = "; not listening on " + ", ".join(missing) if missing else "; listening on " + ", ".join(str(p) for _pr, p in e.ports)
