@@ -11,6 +11,7 @@ import os
 import pwd
 import re
 import socket
+import struct
 import sys
 import time
 from typing import Dict, Iterable, Iterator, List, NamedTuple, Optional, Set, Tuple
@@ -502,3 +503,53 @@ def _mtime(path: str) -> float:
         return os.stat(path).st_mtime
     except OSError:
         return 0.0
+
+
+# --- Unix socket peers ----------------------------------------------------------------------------
+
+NETLINK_SOCK_DIAG = 4
+SOCK_DIAG_BY_FAMILY = 20
+UDIAG_SHOW_PEER = 0x04
+UNIX_DIAG_PEER = 2
+NLMSG_DONE, NLMSG_ERROR = 3, 2
+NLM_F_REQUEST, NLM_F_DUMP = 0x01, 0x300
+
+
+def unix_peers() -> Dict[int, int]:
+    """inode -> the inode at the other end, for every connected Unix stream socket of this network
+    namespace (sock_diag, as `ss -xp` reads it): who is behind a local-socket connection."""
+    peers: Dict[int, int] = {}
+    try:
+        s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_SOCK_DIAG)
+    except (OSError, AttributeError):
+        return peers
+    with s:
+        s.settimeout(2)
+        req = struct.pack("=BBHIIIII", socket.AF_UNIX, 0, 0, 0xFFFFFFFF, 0, UDIAG_SHOW_PEER, 0xFFFFFFFF, 0xFFFFFFFF)
+        s.sendto(struct.pack("=IHHII", 16 + len(req), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, 1, 0) + req, (0, 0))
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:
+            try:
+                data = s.recv(1 << 16)
+            except OSError:
+                break
+            off = 0
+            while off + 16 <= len(data):
+                length, kind, _flags, _seq, _pid = struct.unpack_from("=IHHII", data, off)
+                if length < 16 or kind in (NLMSG_DONE, NLMSG_ERROR):
+                    return peers
+                # unix_diag_msg: family, type, state, pad, ino, cookie[2]; then attributes.
+                stype = data[off + 16 + 1]
+                ino = struct.unpack_from("=I", data, off + 16 + 4)[0]
+                a = off + 16 + 16
+                end = off + length
+                while a + 4 <= end:
+                    alen, atype = struct.unpack_from("=HH", data, a)
+                    if alen < 4:
+                        break
+                    # Connections only: a datagram peer is a syslog socket, not a client.
+                    if atype == UNIX_DIAG_PEER and alen >= 8 and stype == socket.SOCK_STREAM:
+                        peers[ino] = struct.unpack_from("=I", data, a + 4)[0]
+                    a += (alen + 3) & ~3
+                off += (length + 3) & ~3
+    return peers

@@ -687,27 +687,37 @@ class ProcDb:
             client = (m.group(3), int(m.group(4))) if m.group(3) else None
             parsed.append((key, state[:64], client))
         now = time.monotonic()
-        self._resolve_clients(postmaster, [(k, c) for k, _s, c in parsed if c is not None and k not in self.clients and now - self.misses.get(k, -1e9) > 10])
+        self._resolve_clients(postmaster, [(k, c) for k, _s, c in parsed if k not in self.clients and now - self.misses.get(k, -1e9) > 10])
         counts: Dict[Tuple[str, str], int] = {}
         for key, state, client in parsed:
             app = self.clients.get(key) or ("(local socket)" if client is None else f"(client {client[0]})")
             counts[(app, state)] = counts.get((app, state), 0) + 1
         return [{"application": a[:128], "state": s, "count": n} for (a, s), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
 
-    def _resolve_clients(self, postmaster: ProcKey, pending: List[Tuple[ProcKey, Tuple[str, int]]]) -> None:
-        """Backend -> the argv0 of the local process at the other end of its TCP connection
-        (its socket found in the server's network namespace, then in the processes' fds)."""
+    def _resolve_clients(self, postmaster: ProcKey, pending: List[Tuple[ProcKey, Optional[Tuple[str, int]]]]) -> None:
+        """Backend -> the argv0 of the local process at the other end of its connection: for TCP
+        the client's socket in the server's network namespace, for a Unix socket the peer of the
+        backend's socket (sock_diag); then the process holding that socket."""
         if not pending:
             return
         for key, _client in pending:
             self.misses[key] = time.monotonic()
-        socks = _host.read_sockets(f"/proc/{postmaster[0]}/net", ("tcp", "tcp6"))
-        by_end = {(_host.plain_addr(s.local), s.lport): s.inode for s in socks if s.state == _host.TCP_ESTABLISHED and s.inode}
         wanted: Dict[int, List[ProcKey]] = {}
-        for key, (addr, port) in pending:
-            inode = by_end.get((_host.plain_addr(addr), port))
-            if inode:
-                wanted.setdefault(inode, []).append(key)
+        if any(c is not None for _k, c in pending):
+            socks = _host.read_sockets(f"/proc/{postmaster[0]}/net", ("tcp", "tcp6"))
+            by_end = {(_host.plain_addr(s.local), s.lport): s.inode for s in socks if s.state == _host.TCP_ESTABLISHED and s.inode}
+            for key, client in pending:
+                inode = by_end.get((_host.plain_addr(client[0]), client[1])) if client else None
+                if inode:
+                    wanted.setdefault(inode, []).append(key)
+        if any(c is None for _k, c in pending):
+            peers = _host.unix_peers()
+            for key, client in pending:
+                if client is not None:
+                    continue
+                peer = next((peers[ino] for ino in _host.socket_inodes(key[0]) if ino in peers), None)
+                if peer:
+                    wanted.setdefault(peer, []).append(key)
         if not wanted:
             return
         pids = sorted((int(n) for n in os.listdir("/proc") if n.isdigit()), reverse=True)

@@ -332,6 +332,31 @@ describe('the host-side collectors on a host in trouble', () => {
     expect(refused.every((p) => !p.ok && /no password supplied/.test(p.error ?? ''))).toBe(true);
   }, T);
 
+  it('when two more clients take the last slots over the Unix socket, then the sampler still counts every connection and names those clients', async () => {
+    // exec -a: the clients' own name, as ps shows it, is what a person recognises.
+    const extra = [0, 1].map(() =>
+      start('bash', ['-c', `exec -a nightly-export ${path.join(PG_BIN, 'psql')} -h ${path.join(dir, 'pg')} -p ${pgPort} -U postgres -qX`], { ...process.env, PGAPPNAME: 'nightly-export' }, true),
+    );
+    try {
+      await waitFor('20 of 20 slots taken', async () => {
+        const r = await runAny('ps', ['-o', 'args=', '--ppid', String(postmasterPid)]);
+        return r.stdout.split('\n').filter((l) => / idle$/.test(l)).length === 20;
+      }, 20_000);
+      const passfile = path.join(dir, 'pgpass-full');
+      await writeFile(passfile, `127.0.0.1:${pgPort}:*:postgres:pg-s3cret\n`, { mode: 0o600 });
+      const r = await runAny(PYTHON, [tool('sampler.py'), '--interval', '0.5', '--max-seconds', '1.6', '--no-stdin-watch', '--probe', `db=postgresql://postgres@127.0.0.1:${pgPort}/postgres`], { env: { ...process.env, PGPASSFILE: passfile } });
+      const { samples: full, probes: refused } = parseSampler(r.stdout);
+      expect(refused.length).toBeGreaterThanOrEqual(2);
+      expect(refused.every((p) => !p.ok && /too many clients/.test(p.error ?? ''))).toBe(true);
+      const db = full.at(-1)!.db!;
+      expect(db.max_connections).toBe(20);
+      expect(db.connections / db.max_connections).toBeGreaterThanOrEqual(0.95);
+      expect(db.by_application).toEqual(expect.arrayContaining([{ application: 'psql', state: 'idle', count: 18 }, { application: 'nightly-export', state: 'idle', count: 2 }]));
+    } finally {
+      for (const child of extra) if (child.pid) process.kill(-child.pid, 'SIGKILL');
+    }
+  }, T);
+
   it('when a DSN carries a password, then the sampler refuses it without repeating it', async () => {
     for (const dsn of [`postgresql://postgres:pg-s3cret@127.0.0.1:${pgPort}/postgres`, `host=127.0.0.1 port=${pgPort} user=postgres password=pg-s3cret`]) {
       const r = await runAny(PYTHON, [tool('sampler.py'), '--max-seconds', '1', '--probe', `db=${dsn}`]);
