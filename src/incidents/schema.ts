@@ -83,7 +83,15 @@ export const ScenarioOptions = {
         .describe('Default: the enrolled target\'s database'),
     })
     .strict(),
-  investigate: z.object(CommonOptions).strict(),
+  // Nothing is injected, so there is no fault to settle: two short looks at the host answer
+  // "what is wrong right now" within seconds of an alert (the reference holds its normal).
+  investigate: z
+    .object({
+      ...CommonOptions,
+      baseline_s: Seconds(1, 600).default(4).describe('Seconds of the first look at the host'),
+      observe_s: Seconds(1, 3600).default(8).describe('Seconds of the second look at the host'),
+    })
+    .strict(),
 } satisfies Record<ScenarioName, z.ZodType>;
 
 /** `target_vm`: an enrolled target by name, or by host (and port, user, key name). */
