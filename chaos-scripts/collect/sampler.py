@@ -44,8 +44,9 @@ Notes:
     when that connection cannot be made (slots used up), the backends are counted from the
     process titles of the PostgreSQL instance on the probe's port (without a probe: the fullest
     instance on the host), against max_connections from its configuration; each is attributed to
-    the local process that owns the client end of its TCP connection (its argv0), or to the
-    client's address when that is not on this host.
+    the local process at the other end of its connection (its argv0: the client end of a TCP
+    connection, the peer of a Unix-socket one), else "(client ADDRESS)" for a remote client or
+    "(local socket)"; backends still starting or authenticating and walsenders are not counted.
 """
 from __future__ import annotations
 
