@@ -110,7 +110,7 @@ class RecordingChaos implements ChaosController {
   }
 }
 
-async function runIncident(options: { recovery: number[]; recovery_s?: number; renderPdf?: () => Promise<Uint8Array>; stopAfterMs?: number }) {
+async function runIncident(options: { recovery: number[]; recovery_s?: number; renderPdf?: () => Promise<Uint8Array>; stopAfterMs?: number; onStart?: (stop: () => void) => void }) {
   const { dir, cleanup } = await tempDir('pipeline');
   const store = new IncidentStore(dir);
   await store.init();
@@ -130,6 +130,7 @@ async function runIncident(options: { recovery: number[]; recovery_s?: number; r
   const request = StartIncidentRequest.parse({ scenario: 'cpu_spike', target_vm: { name: 'scripted' }, options: { baseline_s: 8, observe_s: 6, ...(options.recovery_s === undefined ? {} : { recovery_s: options.recovery_s }) } });
   const { record, done } = await service.start(request);
   if (options.stopAfterMs !== undefined) setTimeout(() => void service.stop(record.id), options.stopAfterMs);
+  options.onStart?.(() => void service.stop(record.id));
   const finished: IncidentRecord = await done;
   const folder = path.join(dir, record.id);
   return { finished, folder, source, chaos, store, cleanup };
@@ -184,11 +185,15 @@ describe('the incident pipeline around the revert', () => {
 
   it('when the incident is stopped while the ReporterAgent waits on a slow PDF, then nothing is written after it ends', async () => {
     let renderStarted = 0;
+    let stop = (): void => undefined;
+    // Stopped right as the render begins (not after a fixed delay: on a loaded machine the agents
+    // before it may take longer than any delay chosen).
     const slowPdf = () => {
       renderStarted = Date.now();
+      setTimeout(stop, 50);
       return new Promise<Uint8Array>((resolve) => setTimeout(() => resolve(new TextEncoder().encode('%PDF-1.4 slow')), 3_000));
     };
-    const { finished, folder, chaos, store, cleanup } = await runIncident({ recovery: [9, 9, 9, 9], renderPdf: slowPdf, stopAfterMs: 500 });
+    const { finished, folder, chaos, store, cleanup } = await runIncident({ recovery: [9, 9, 9, 9], renderPdf: slowPdf, onStart: (s) => (stop = s) });
     try {
       expect(renderStarted).toBeGreaterThan(0);
       expect(finished.status).toBe('aborted');
