@@ -11,7 +11,7 @@ import os
 import re
 import stat
 import sys
-from typing import Dict, List, NamedTuple, NoReturn, Optional
+from typing import BinaryIO, Dict, List, NamedTuple, NoReturn, Optional
 
 MIB = 1024 * 1024
 
@@ -171,7 +171,7 @@ def looks_like_log(path: str) -> bool:
     return norm.endswith(".log") or "log" in dirs or "logs" in dirs
 
 
-def open_log(path: str):  # type: ignore[no-untyped-def]
+def open_log(path: str) -> BinaryIO:
     """Opens a log file for reading (binary), refusing anything that is not one.
 
     The collectors run as root with paths the coordinator's user chose, so a path must not become

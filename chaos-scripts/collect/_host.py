@@ -14,7 +14,7 @@ import socket
 import struct
 import sys
 import time
-from typing import Dict, Iterable, Iterator, List, NamedTuple, Optional, Set, Tuple
+from typing import Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Set, Tuple
 
 PF_KTHREAD = 0x00200000
 SHELLS = frozenset("sh bash dash zsh ksh mksh fish tcsh csh busybox".split())
@@ -289,7 +289,7 @@ def open_for_writing(pid: int, fd: str) -> bool:
     return False
 
 
-def written_logs(pid: int, looks_like_log) -> List[str]:  # type: ignore[no-untyped-def]
+def written_logs(pid: int, looks_like_log: Callable[[str], bool]) -> List[str]:
     """Log files a process has open for writing."""
     out: List[str] = []
     for fd, target in fd_targets(pid):
@@ -328,8 +328,9 @@ def postmasters(procs: Dict[int, Proc]) -> List[Proc]:
 
 def pg_cmdline_settings(argv: Tuple[str, ...]) -> Tuple[Optional[str], Dict[str, str]]:
     """(data dir, settings) from a postmaster's command line (postgres's getopt letters)."""
-    with_arg = {"B": "shared_buffers", "c": None, "D": None, "d": None, "h": "listen_addresses", "k": "unix_socket_directories",
-                "N": "max_connections", "p": "port", "r": None, "S": "work_mem", "t": None, "W": None, "C": None, "f": None}
+    # Option letters that take a value, and the setting they stand for ("" when none).
+    with_arg: Dict[str, str] = {"B": "shared_buffers", "c": "", "D": "", "d": "", "h": "listen_addresses", "k": "unix_socket_directories",
+                                "N": "max_connections", "p": "port", "r": "", "S": "work_mem", "t": "", "W": "", "C": "", "f": ""}
     data_dir: Optional[str] = None
     settings: Dict[str, str] = {}
     args = list(argv[1:])
@@ -353,7 +354,7 @@ def pg_cmdline_settings(argv: Tuple[str, ...]) -> Tuple[Optional[str], Dict[str,
             k, _, v = val.partition("=")
             settings[k.replace("-", "_").lower()] = v
         elif with_arg[a[1]]:
-            settings[with_arg[a[1]]] = val  # type: ignore[index]
+            settings[with_arg[a[1]]] = val
     return data_dir, settings
 
 
@@ -472,7 +473,7 @@ def pg_instance(p: Proc) -> PgInstance:
     return PgInstance(p.pid, p.start, port, data_dir, version, max(1, max_conn), settings)
 
 
-def pg_log_files(inst: PgInstance, writers: Iterable[int], looks_like_log) -> List[str]:  # type: ignore[no-untyped-def]
+def pg_log_files(inst: PgInstance, writers: Iterable[int], looks_like_log: Callable[[str], bool]) -> List[str]:
     """The instance's logs: files its processes write (pg_ctl -l, the logging collector's current
     file), its log_directory when the collector is on, and Debian's /var/log/postgresql."""
     out: List[str] = []

@@ -60,7 +60,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from typing import Dict, List, NamedTuple, Optional, Set, Tuple
+from typing import Dict, List, NamedTuple, Optional, Tuple
 from urllib.parse import urlsplit
 
 sys.dont_write_bytecode = True
