@@ -361,16 +361,18 @@ def pg_cmdline_settings(argv: Tuple[str, ...]) -> Tuple[Optional[str], Dict[str,
 _CONF_LINE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*=?\s*('(?:[^']|'')*'|[^#\s]*)")
 
 
-def read_pg_conf(path: str, settings: Dict[str, str], depth: int = 0) -> None:
+def read_pg_conf(path: str, settings: Dict[str, str], root: str = "", depth: int = 0) -> bool:
     """postgresql.conf syntax with its include, include_if_exists and include_dir directives, in
-    order: the last value of a name wins, as in the server."""
+    order: the last value of a name wins, as in the server. Paths are the server's own, read under
+    `root` (its /proc/PID/root: a server in a container or another mount namespace). False when
+    the file cannot be read."""
     if depth > 10:
-        return
+        return False
     try:
-        with open(path, encoding="utf-8", errors="replace") as f:
+        with open(root + path, encoding="utf-8", errors="replace") as f:
             lines = f.read(1 << 20).splitlines()
     except OSError:
-        return
+        return False
     here = os.path.dirname(path)
     for line in lines:
         m = _CONF_LINE.match(line)
@@ -380,13 +382,14 @@ def read_pg_conf(path: str, settings: Dict[str, str], depth: int = 0) -> None:
         if value.startswith("'"):
             value = value[1:-1].replace("''", "'")
         if name in ("include", "include_if_exists"):
-            read_pg_conf(os.path.join(here, value), settings, depth + 1)
+            read_pg_conf(os.path.join(here, value), settings, root, depth + 1)
         elif name == "include_dir":
             d = os.path.join(here, value)
-            for inc in sorted(glob.glob(os.path.join(glob.escape(d), "*.conf"))):
-                read_pg_conf(inc, settings, depth + 1)
+            for inc in sorted(glob.glob(os.path.join(glob.escape(root + d), "*.conf"))):
+                read_pg_conf(inc[len(root):], settings, root, depth + 1)
         else:
             settings[name] = value
+    return True
 
 
 def _read_text(path: str, limit: int = 65536) -> Optional[str]:
@@ -417,7 +420,7 @@ class PgInstance(NamedTuple):
     port: Optional[int]
     data_dir: Optional[str]
     version: Optional[str]
-    max_connections: int
+    max_connections: Optional[int]  # None when neither the configuration nor the command line could be read
     settings: Dict[str, str]
 
 
@@ -428,26 +431,33 @@ def pg_instance(p: Proc) -> PgInstance:
     data_dir, cmd = pg_cmdline_settings(p.argv)
     env = _environ(p.pid)
     data_dir = data_dir or env.get("PGDATA")
+    # Its files as it sees them (a container, another mount namespace), when we may look there.
+    root = f"/proc/{p.pid}/root"
+    try:
+        os.stat(root + "/")
+    except OSError:
+        root = ""
     # The postmaster runs in its data directory: the most reliable answer, for whoever may read it.
     try:
         cwd = os.readlink(f"/proc/{p.pid}/cwd")
-        if os.path.isfile(os.path.join(cwd, "PG_VERSION")):
+        if os.path.isfile(root + os.path.join(cwd, "PG_VERSION")):
             data_dir = cwd
     except OSError:
         pass
     settings: Dict[str, str] = {}
+    config_read = False
     config_file = cmd.get("config_file") or (os.path.join(data_dir, "postgresql.conf") if data_dir else None)
     if config_file:
         if data_dir and not os.path.isabs(config_file):
             config_file = os.path.join(data_dir, config_file)
-        read_pg_conf(config_file, settings)
-    if settings.get("data_directory") and not (data_dir and os.path.isfile(os.path.join(data_dir, "PG_VERSION"))):
+        config_read = read_pg_conf(config_file, settings, root)
+    if settings.get("data_directory") and not (data_dir and os.path.isfile(root + os.path.join(data_dir, "PG_VERSION"))):
         data_dir = settings["data_directory"]
     if data_dir:
-        read_pg_conf(os.path.join(data_dir, "postgresql.auto.conf"), settings)
+        read_pg_conf(os.path.join(data_dir, "postgresql.auto.conf"), settings, root)
     settings.update(cmd)
     port: Optional[int] = None
-    pidfile = _read_text(os.path.join(data_dir, "postmaster.pid")) if data_dir else None
+    pidfile = _read_text(root + os.path.join(data_dir, "postmaster.pid")) if data_dir else None
     if pidfile:
         lines = pidfile.splitlines()
         if len(lines) >= 4 and lines[0].strip() == str(p.pid) and lines[3].strip().isdigit():
@@ -457,20 +467,24 @@ def pg_instance(p: Proc) -> PgInstance:
             if candidate and candidate.strip().isdigit():
                 port = int(candidate.strip())
                 break
-    if port is None and data_dir is not None:
-        port = 5432
+    if port is None and config_read:
+        port = 5432  # the server's default, when its configuration says nothing else
     version = None
     if data_dir:
-        text = _read_text(os.path.join(data_dir, "PG_VERSION"), 32)
+        text = _read_text(root + os.path.join(data_dir, "PG_VERSION"), 32)
         version = text.strip() if text else None
     if version is None:
         m = re.search(r"/postgresql/(\d+(?:\.\d+)?)/bin/", exe_of(p.pid) or (p.argv0 or ""))
         version = m.group(1) if m else None
-    try:
-        max_conn = int(settings.get("max_connections", "100").strip())
-    except ValueError:
-        max_conn = 100
-    return PgInstance(p.pid, p.start, port, data_dir, version, max(1, max_conn), settings)
+    # The default (100) only when the configuration was read: unprivileged, the data directory is
+    # closed to us, and a guess would be a wrong limit rather than a missing one.
+    max_conn: Optional[int] = None
+    if "max_connections" in settings or config_read:
+        try:
+            max_conn = max(1, int(settings.get("max_connections", "100").strip()))
+        except ValueError:
+            max_conn = None
+    return PgInstance(p.pid, p.start, port, data_dir, version, max_conn, settings)
 
 
 def pg_log_files(inst: PgInstance, writers: Iterable[int], looks_like_log: Callable[[str], bool]) -> List[str]:

@@ -375,7 +375,9 @@ def postgres_instances(h: Host) -> List[dict]:
             continue
         writers = [pm.pid] + [c for c in h.children.get(pm.pid, []) if h.procs.get(c) is not None and h.procs[c].comm in _host.PG_BINARIES]
         logs = _host.pg_log_files(inst, writers, _common.looks_like_log)
-        item: dict = {"port": port, "pid": pm.pid, "max_connections": inst.max_connections, "log_files": logs}
+        item: dict = {"port": port, "pid": pm.pid, "log_files": logs}
+        if inst.max_connections:
+            item["max_connections"] = inst.max_connections
         if inst.data_dir:
             item["data_dir"] = inst.data_dir[:1024]
         if inst.version:

@@ -652,6 +652,8 @@ class ProcDb:
             if counts is None:
                 continue
             limit = max_connections or inst.max_connections
+            if not limit:
+                continue  # no limit known (unprivileged): a count without it says nothing
             sample = {
                 "connections": sum(c["count"] for c in counts),
                 "max_connections": limit,
