@@ -319,10 +319,14 @@ export class SshEvidenceSource implements EvidenceSource {
 
 /** The snapshot checks at most this many expected services (snapshot.py's own cap). */
 const MAX_EXPECTED = 16;
-const SERVICE_NAME = /^[A-Za-z0-9@._+-]{1,128}$/;
-/** What snapshot.py accepts as a log path: absolute, looking like a log, free of its separators. */
+const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9@._+-]{0,127}$/;
+/**
+ * What snapshot.py accepts as a log path (one it refuses fails the whole snapshot): absolute,
+ * free of its separators and of `..` or `//`, looking like a log, not rotated or binary.
+ */
 const LOG_PATH = /^\/[^,:\s]{1,1023}$/;
-const looksLikeLog = (p: string) => p.startsWith('/var/log/') || p.endsWith('.log') || /\/logs?\//.test(p);
+const looksLikeLog = (p: string) =>
+  !p.includes('/../') && !p.endsWith('/..') && !p.includes('//') && !/\.(gz|xz|bz2|zst)$/.test(p) && !/\/(wtmp|btmp|lastlog)$/.test(p) && !p.startsWith('/var/log/journal/') && (p.startsWith('/var/log/') || p.endsWith('.log') || /\/logs?\//.test(p));
 
 /**
  * `--expect NAME=PORTS:LOGS` for each service of the known-good reference: the snapshot says
