@@ -2,7 +2,8 @@
 # Installs the Debian packages a task needs when they are missing (as root), or says exactly what
 # to install. Usage: scripts/ensure-system-deps.sh demo|test
 #   demo: chromium (for report.pdf; without it the report is markdown only)
-#   test: chromium, poppler-utils, openssh-server, stress-ng, postgresql, shellcheck, iproute2, sudo, python3
+#   test: chromium, poppler-utils, openssh-server, stress-ng, postgresql, shellcheck, iproute2, sudo, python3,
+#         nginx-light, python3-psycopg2 (the foreign test host's web server and report job, tests/fixtures/foreign-host)
 set -euo pipefail
 
 usage() { echo "usage: $0 demo|test" >&2; exit 2; }
@@ -25,6 +26,8 @@ case "$1" in
       procps:/usr/bin/pgrep
       psmisc:/usr/bin/fuser
       curl:/usr/bin/curl
+      nginx-light:/usr/sbin/nginx
+      python3-psycopg2:/usr/lib/python3/dist-packages/psycopg2
     )
     ;;
   *) usage ;;
@@ -52,6 +55,16 @@ if ! command -v apt-get >/dev/null 2>&1; then
 fi
 echo "Installing system packages: ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
+# Packages such as nginx and postgresql start a daemon of their own on install (port 80, 5432) where
+# there is no systemd; the tests run theirs in namespaces. policy-rc.d exit 101 tells invoke-rc.d
+# "not now", for this install only (an existing policy of the machine's is left alone).
+policy=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  policy=/usr/sbin/policy-rc.d
+  printf '#!/bin/sh\n# scripts/ensure-system-deps.sh: no daemon starts while packages install\nexit 101\n' >"$policy"
+  chmod 0755 "$policy"
+  trap 'rm -f "$policy"' EXIT
+fi
 apt-get update -qq >/dev/null
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "Installed: ${missing[*]}" >&2

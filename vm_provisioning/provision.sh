@@ -1,34 +1,56 @@
 #!/usr/bin/env bash
-# Chaos-Handler host provisioning: turns a fresh Debian/Ubuntu host (a droplet, a VM, or the local
-# sandbox) into a chaos target. Idempotent: run it again after changing anything.
+# Chaos-Handler host provisioning: makes a Debian/Ubuntu host (your own, a droplet, a VM, or the local
+# sandbox) a target the coordinator can reach and read. Idempotent: run it again after changing anything.
 #
-#   !!! NEVER RUN THIS ON A PRODUCTION HOST. It installs a deliberately breakable service stack and
-#   !!! gives a remote user root access to fault-injection scripts (CPU burn, disk fill, killing
-#   !!! services, exhausting database connections).
+#   !!! NEVER RUN THIS ON A PRODUCTION HOST. It gives a remote user root access to fault-injection
+#   !!! scripts (CPU burn, disk fill, killing services, exhausting database connections), and with
+#   !!! --victim it installs a deliberately breakable service stack.
 #
 # What it does (as root):
-#   1. installs missing packages (stress-ng postgresql python3 python3-psycopg2 iproute2 procps psmisc
-#      sudo) with apt-get;
-#   2. creates the login user (default sre-demo) with exactly the given SSH public key(s) and no
-#      password, and /etc/sudoers.d/chaos-handler allowing it, NOPASSWD, exactly
+#   1. installs missing packages with apt-get: python3 iproute2 procps psmisc sudo stress-ng (the
+#      collectors and the scenarios; db_conn_exhaust also needs psql, there wherever PostgreSQL is),
+#      plus postgresql python3-psycopg2 with --victim;
+#   2. creates the login user (any name, --user; default sre-demo) with exactly the given SSH public
+#      key(s) and no password, and /etc/sudoers.d/chaos-handler allowing it, NOPASSWD, exactly
 #      /opt/chaos-scripts/*.sh and /opt/chaos-scripts/collect/* (checked with visudo -cf);
 #   3. copies the repo's chaos-scripts/ to /opt/chaos-scripts/ (root-owned; 0755 for directories and
 #      files with a #! line, 0644 otherwise);
+#   and only with --victim (the local sandbox and the demo droplet ask for it; a host with services of
+#   its own does not need it):
 #   4. installs the victim stack: PostgreSQL (role and database "victim", table "items") and
 #      victim-api (chaos-scripts/victim/victim_api.py, logging to /var/log/victim-api.log), as systemd
 #      units where systemd runs, else through the pid-file contract:
 #      /etc/chaos-handler/services/NAME.sh {start|stop|status|restart} keeping /var/run/NAME.pid
 #      for NAME in victim-api and postgresql (a cluster of its own, run with pg_ctl);
 #   5. starts everything and checks GET /health.
+# Without --victim nothing else is installed, started or changed: the host's own services stay as
+# they are (a victim stack installed by an earlier --victim run is left in place, too).
+#
+# The least privilege the collectors need (see vm_provisioning/DROPLET.md, "Your own host"):
+#   * sudo for /opt/chaos-scripts/*.sh and /opt/chaos-scripts/collect/* only (step 2): the collectors
+#     read /proc, the kernel log, sockets and log files as root; the scenarios change the host. No
+#     shell, no other command.
+#   * PostgreSQL (optional, for `enroll --db`): a login role with pg_monitor and CONNECT on the
+#     probed database, nothing more:
+#       CREATE ROLE chaos_monitor LOGIN;  GRANT pg_monitor TO chaos_monitor;
+#       GRANT CONNECT ON DATABASE app TO chaos_monitor;  \password chaos_monitor   (in psql)
+#     Its password never goes in argv, in targets.json or in this script's options: it lives in
+#     ~/.pgpass (mode 0600) of the login user on the host (or the file PGPASSFILE names), which the
+#     collectors read under sudo as that user's.
 set -euo pipefail
 
 usage() {
   cat >&2 <<'EOF'
-usage: provision.sh (--pubkey 'ssh-ed25519 AAAA...' | --pubkey-file FILE) [options]
-       provision.sh --packages-only
+usage: provision.sh (--pubkey 'ssh-ed25519 AAAA...' | --pubkey-file FILE) [--victim] [options]
+       provision.sh --packages-only [--victim]
 options:
   --user NAME             login user for the coordinator (default sre-demo)
   --scripts-src DIR       chaos-scripts folder to install (default: <repo>/chaos-scripts)
+  --packages-only         only install missing packages, then exit
+  --no-packages           never run apt-get; fail if a package is missing
+  --victim                also install and start the victim stack (PostgreSQL + victim-api); the
+                          options below configure it and need --victim
+victim stack options:
   --listen ADDR           address victim-api and PostgreSQL listen on, besides loopback for PostgreSQL
                           (default 127.0.0.1: nothing reachable from outside the host)
   --api-port N            victim-api port (default 8080)
@@ -38,8 +60,6 @@ options:
   --pg-datadir DIR        pid-file mode: the victim cluster's data directory
                           (default /var/lib/chaos-handler/postgresql)
   --mode auto|systemd|pidfile   service manager (default auto: systemd if /run/systemd/system exists)
-  --packages-only         only install missing packages, then exit
-  --no-packages           never run apt-get; fail if a package is missing
   --no-start              install and configure, start nothing
 EOF
   exit 2
@@ -61,13 +81,17 @@ PG_DATADIR=/var/lib/chaos-handler/postgresql
 MODE=auto
 PACKAGES=install
 START=1
+VICTIM=0
+VICTIM_OPTIONS=()   # victim stack options given, refused without --victim
 
 INSTALL_DIR=/opt/chaos-scripts          # fixed: the sudoers rule names it
 ETC_DIR=/etc/chaos-handler
 SUDOERS_FILE=/etc/sudoers.d/chaos-handler
 VICTIM_OS_USER=victim
 VICTIM_LOG=/var/log/victim-api.log
-PACKAGES_NEEDED=(stress-ng postgresql python3 python3-psycopg2 iproute2 procps psmisc sudo)
+# The collectors and scenarios need these on any target.
+PACKAGES_NEEDED=(stress-ng python3 iproute2 procps psmisc sudo)
+PACKAGES_VICTIM=(postgresql python3-psycopg2)
 
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -75,16 +99,17 @@ while [[ $# -gt 0 ]]; do
     --pubkey-file) [[ $# -ge 2 ]] || usage; [[ -r $2 ]] || die "cannot read $2"; PUBKEYS+="$(cat "$2")"$'\n'; shift 2 ;;
     --user) [[ $# -ge 2 ]] || usage; USER_NAME=$2; shift 2 ;;
     --scripts-src) [[ $# -ge 2 ]] || usage; SCRIPTS_SRC=$2; shift 2 ;;
-    --listen) [[ $# -ge 2 ]] || usage; LISTEN=$2; shift 2 ;;
-    --api-port) [[ $# -ge 2 ]] || usage; API_PORT=$2; shift 2 ;;
-    --pg-port) [[ $# -ge 2 ]] || usage; PG_PORT=$2; shift 2 ;;
-    --pg-allow) [[ $# -ge 2 ]] || usage; PG_ALLOW+=("$2"); shift 2 ;;
-    --pg-max-connections) [[ $# -ge 2 ]] || usage; PG_MAXCONN=$2; shift 2 ;;
-    --pg-datadir) [[ $# -ge 2 ]] || usage; PG_DATADIR=$2; shift 2 ;;
-    --mode) [[ $# -ge 2 ]] || usage; MODE=$2; shift 2 ;;
+    --victim) VICTIM=1; shift ;;
+    --listen) [[ $# -ge 2 ]] || usage; LISTEN=$2; VICTIM_OPTIONS+=("$1"); shift 2 ;;
+    --api-port) [[ $# -ge 2 ]] || usage; API_PORT=$2; VICTIM_OPTIONS+=("$1"); shift 2 ;;
+    --pg-port) [[ $# -ge 2 ]] || usage; PG_PORT=$2; VICTIM_OPTIONS+=("$1"); shift 2 ;;
+    --pg-allow) [[ $# -ge 2 ]] || usage; PG_ALLOW+=("$2"); VICTIM_OPTIONS+=("$1"); shift 2 ;;
+    --pg-max-connections) [[ $# -ge 2 ]] || usage; PG_MAXCONN=$2; VICTIM_OPTIONS+=("$1"); shift 2 ;;
+    --pg-datadir) [[ $# -ge 2 ]] || usage; PG_DATADIR=$2; VICTIM_OPTIONS+=("$1"); shift 2 ;;
+    --mode) [[ $# -ge 2 ]] || usage; MODE=$2; VICTIM_OPTIONS+=("$1"); shift 2 ;;
     --packages-only) PACKAGES=only; shift ;;
     --no-packages) PACKAGES=never; shift ;;
-    --no-start) START=0; shift ;;
+    --no-start) START=0; VICTIM_OPTIONS+=("$1"); shift ;;
     -h|--help) usage ;;
     *) echo "provision: unknown argument: $1" >&2; usage ;;
   esac
@@ -93,6 +118,10 @@ done
 # --- validation (every value below ends up in config files: accept only plain shapes) ----------
 [[ $(id -u) -eq 0 ]] || die "must run as root"
 command -v dpkg-query >/dev/null || die "this script supports Debian/Ubuntu (dpkg/apt) hosts only"
+if [[ $VICTIM -eq 0 && ${#VICTIM_OPTIONS[@]} -gt 0 ]]; then
+  die "${VICTIM_OPTIONS[*]}: victim stack options, which need --victim"
+fi
+if [[ $VICTIM -eq 1 ]]; then PACKAGES_NEEDED+=("${PACKAGES_VICTIM[@]}"); fi
 is_port() { [[ $1 =~ ^[0-9]{1,5}$ ]] && ((10#$1 >= 1 && 10#$1 <= 65535)); }
 is_ipv4() { [[ $1 =~ ^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})$ ]] &&
   ((BASH_REMATCH[1] <= 255 && BASH_REMATCH[2] <= 255 && BASH_REMATCH[3] <= 255 && BASH_REMATCH[4] <= 255)); }
@@ -140,9 +169,11 @@ ensure_packages() {
 ensure_packages
 if [[ $PACKAGES == only ]]; then exit 0; fi
 
-PGVER=$(find /usr/lib/postgresql -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null | sort -V | tail -n 1)
-[[ -n $PGVER && -x /usr/lib/postgresql/$PGVER/bin/pg_ctl ]] || die "PostgreSQL server binaries not found under /usr/lib/postgresql"
-PGBIN=/usr/lib/postgresql/$PGVER/bin
+if [[ $VICTIM -eq 1 ]]; then
+  PGVER=$(find /usr/lib/postgresql -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null | sort -V | tail -n 1)
+  [[ -n $PGVER && -x /usr/lib/postgresql/$PGVER/bin/pg_ctl ]] || die "PostgreSQL server binaries not found under /usr/lib/postgresql"
+  PGBIN=/usr/lib/postgresql/$PGVER/bin
+fi
 
 # --- 2. login user, key, sudoers -----------------------------------------------------------------
 setup_user() {
@@ -427,6 +458,10 @@ PY
 setup_user
 setup_sudoers
 install_scripts
+if [[ $VICTIM -eq 0 ]]; then
+  say "done: user=$USER_NAME, sudo for $INSTALL_DIR/*.sh and $INSTALL_DIR/collect/*; no victim stack (--victim not given)"
+  exit 0
+fi
 setup_victim_user
 if [[ $MODE == systemd ]]; then setup_pg_systemd; else setup_pg_pidfile; fi
 if [[ $START -eq 1 ]]; then setup_database; fi

@@ -22,23 +22,11 @@ if [[ -n $PID ]]; then
     timeout 40 nsenter -t "$PID" -m -u -i -n -p --wd=/ -- "/etc/chaos-handler/services/$svc.sh" stop >/dev/null 2>&1 9>&- ||
       warn "$svc did not stop cleanly; it is killed with the sandbox"
   done
-  kill -KILL "$PID" 2>/dev/null || true
-  for _ in $(seq 1 50); do [[ -d /proc/$PID ]] || break; sleep 0.1; done
-  say "processes: sandbox init (host pid $PID) and everything in its pid namespace killed"
 fi
-# Anything else that entered the network namespace (e.g. an `ip netns exec chsbx ...` shell).
-if netns_exists; then
-  for p in $(ip netns pids "$SBX_NS" 2>/dev/null); do kill -KILL "$p" 2>/dev/null || true; done
-fi
-for p in $(pgrep -f 'chaos-sandbox-init' || true); do kill -KILL "$p" 2>/dev/null || true; done
+kill_instance "$PID"
 
 # --- network -----------------------------------------------------------------------------------------
-if ip link show "$SBX_HOST_IF" >/dev/null 2>&1; then ip link del "$SBX_HOST_IF"; say "net: deleted veth $SBX_HOST_IF"; fi
-if netns_exists; then
-  for _ in $(seq 1 30); do [[ -z $(ip netns pids "$SBX_NS" 2>/dev/null) ]] && break; sleep 0.1; done
-  ip netns del "$SBX_NS"
-  say "net: deleted namespace $SBX_NS"
-fi
+net_down
 
 # --- loop device (auto-cleared with the mount namespace; detach leftovers) --------------------------
 if [[ -e $SBX_TMP_IMG ]]; then

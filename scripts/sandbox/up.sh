@@ -33,7 +33,7 @@ elapsed() { echo "$(( ($(date +%s%N) - T0) / 1000000 )) ms"; }
 take_lock
 
 # --- packages: apt needs the host's network, so this runs outside the namespace -------------------
-bash "$SBX_REPO/vm_provisioning/provision.sh" --packages-only
+bash "$SBX_REPO/vm_provisioning/provision.sh" --packages-only --victim
 
 # --- state and ownership record ---------------------------------------------------------------------
 if [[ ! -d $SBX_STATE ]]; then
@@ -66,44 +66,10 @@ fi
 chmod 0600 "$SBX_STATE/ssh_host_ed25519_key" "$SBX_STATE/sre-demo_ed25519"
 
 # --- network: namespace + veth ------------------------------------------------------------------------
-if ! netns_exists; then
-  ip netns add "$SBX_NS"
-  say "net: created namespace $SBX_NS"
-fi
-if ! ip link show "$SBX_HOST_IF" >/dev/null 2>&1; then
-  ip -n "$SBX_NS" link del eth0 2>/dev/null || true
-  ip link add "$SBX_HOST_IF" type veth peer name "$SBX_PEER_IF"
-  ip link set "$SBX_PEER_IF" netns "$SBX_NS"
-  ip -n "$SBX_NS" link set "$SBX_PEER_IF" name eth0
-  say "net: created veth $SBX_HOST_IF <-> $SBX_NS:eth0"
-fi
-ip addr replace "$SBX_HOST_ADDR/$SBX_PREFIX" dev "$SBX_HOST_IF"
-ip link set "$SBX_HOST_IF" up
-ip -n "$SBX_NS" addr replace "$SBX_ADDR/$SBX_PREFIX" dev eth0
-ip -n "$SBX_NS" link set eth0 up
-ip -n "$SBX_NS" link set lo up
-# No default route on purpose: the sandbox can reach the host side of the veth and nothing else.
-say "net: $SBX_HOST_IF $SBX_HOST_ADDR/$SBX_PREFIX <-> $SBX_NS eth0 $SBX_ADDR/$SBX_PREFIX (no default route)"
+net_up
 
 # --- the sandbox's init: pid, mount, uts and ipc namespaces inside the network namespace ----------
-if PID=$(init_pid); then
-  say "init: running (host pid $PID)"
-else
-  # A dead or half-built sandbox from before: its namespaces are gone with its init; start clean.
-  rm -f "$SBX_STATE/init.pid"
-  install -m 0755 "$SBX_HERE/init.py" "$SBX_STATE/chaos-sandbox-init"
-  # Forked away with `setsid -f` (like sshd below): never a child this script could wait on.
-  setsid -f ip netns exec "$SBX_NS" unshare --pid --fork --mount --uts --ipc --mount-proc --propagation private \
-    -- /usr/bin/python3 "$SBX_STATE/chaos-sandbox-init" </dev/null >>"$SBX_STATE/init.log" 2>&1 9>&-
-  PID=""
-  for _ in $(seq 1 50); do
-    sleep 0.1
-    PID=$(find_init_pid) && break
-  done
-  [[ -n $PID ]] || die "the sandbox init did not start (see $SBX_STATE/init.log)"
-  echo "$PID" >"$SBX_STATE/init.pid"
-  say "init: started (host pid $PID, pid 1 in the sandbox)"
-fi
+init_up
 
 # --- mounts and hostname inside --------------------------------------------------------------------
 cat >"$SBX_STATE/etc/hosts" <<EOF
@@ -142,7 +108,7 @@ say "provision: running vm_provisioning/provision.sh inside the sandbox"
 rm -rf "$SBX_STATE/src"
 install -d -m 0755 "$SBX_STATE/src"
 cp -R "$SBX_REPO/vm_provisioning" "$SBX_REPO/chaos-scripts" "$SBX_STATE/src/"
-sbx_exec bash "$SBX_STATE/src/vm_provisioning/provision.sh" --no-packages --mode pidfile \
+sbx_exec bash "$SBX_STATE/src/vm_provisioning/provision.sh" --victim --no-packages --mode pidfile \
   --pubkey-file "$SBX_STATE/sre-demo_ed25519.pub" --user "$SBX_USER" \
   --listen "$SBX_ADDR" --api-port "$SBX_API_PORT" --pg-port "$SBX_PG_PORT" --pg-allow "$SBX_CIDR" \
   --pg-datadir "$SBX_STATE/pgdata" --scripts-src "$SBX_STATE/src/chaos-scripts" | sed 's/^/    /'
@@ -176,27 +142,7 @@ LogLevel INFO
 Subsystem sftp internal-sftp
 EOF
 /usr/sbin/sshd -t -f "$SBX_STATE/sshd_config" || die "sshd_config does not validate"
-SSHD_PID=$(sbx_exec cat /run/sshd.pid 2>/dev/null | tr -dc '0-9' || true)
-if [[ -n $SSHD_PID ]] && sbx_exec kill -0 "$SSHD_PID" 2>/dev/null; then
-  sbx_exec kill -HUP "$SSHD_PID"
-  say "sshd: running (pid $SSHD_PID in the sandbox), configuration reloaded"
-else
-  # There is no syslog daemon in the sandbox: sshd logs to stderr (-e), and each line gets an
-  # RFC 3339 timestamp and a syslog-like prefix, so logs.py can place it in time ("auth" stream).
-  # `setsid -f` forks the launcher away, so it is never a child of this script: this script (and
-  # whoever runs it and waits for its exit) can never end up waiting on the long-lived sshd.
-  # shellcheck disable=SC2016  # expanded by the inner bash
-  setsid -f nsenter -t "$(init_pid)" -m -u -i -n -p --wd=/ -- bash -c '/usr/sbin/sshd -D -e -f "$1" 2>&1 </dev/null |
-    while IFS= read -r line; do printf "%(%Y-%m-%dT%H:%M:%S%z)T %s sshd: %s\n" -1 "$2" "$line"; done >>/var/log/auth.log' \
-    sandbox-sshd "$SBX_STATE/sshd_config" "$SBX_HOSTNAME" </dev/null >/dev/null 2>&1 9>&-
-  for _ in $(seq 1 50); do
-    SSHD_PID=$(sbx_exec cat /run/sshd.pid 2>/dev/null | tr -dc '0-9' || true)
-    [[ -n $SSHD_PID ]] && break
-    sleep 0.1
-  done
-  [[ -n $SSHD_PID ]] || die "sshd did not start (see $SBX_STATE/log/auth.log)"
-  say "sshd: started on $SBX_ADDR:22 (pid $SSHD_PID in the sandbox; log $SBX_STATE/log/auth.log)"
-fi
+sshd_up "$SBX_STATE/sshd_config" 22
 
 # --- enrol in the coordinator's config --------------------------------------------------------------
 install -d -m 0755 "$SBX_CONFIG"
