@@ -42,6 +42,8 @@ export function checkHealth(f: Facts): HealthCheck {
     const limits = incident.flatMap((s) => (s.limits ? [Math.max(s.limits.files_open / s.limits.files_max, s.limits.tasks / s.limits.tasks_max)] : []));
     const limitPct = limits.length ? 100 * Math.max(...limits) : null;
     const over = [
+      // Busy is not a fault, pinned is: nothing is left for anyone else.
+      cpu >= 95 ? `CPUs pinned at ${round(cpu)}% busy` : null,
       mem >= 90 ? `memory ${round(mem)}% used` : null,
       fullPct >= 90 ? `${fullest!.mount} ${round(fullPct)}% full` : null,
       dbPct !== null && dbPct >= 85 ? `DB connections at ${round(dbPct)}%` : null,

@@ -44,6 +44,31 @@ describe('diagnosing a host whose fault predates the run', () => {
     expectNoConfidentRival(d);
   });
 
+  it('when the runaway gets only part of the CPUs because a neighbour outside the host competes, then it is still cpu_saturation naming it', () => {
+    const d = run(
+      hostEvidence({
+        sample: (s) => ({
+          ...s,
+          cpu: { ...s.cpu, busy_pct: 100 },
+          top: [
+            { pid: 901, comm: 'python3', argv0: 'shop-indexer', exe: '/usr/bin/python3.11', cpu_pct: 22, rss_mb: 9 },
+            { pid: 902, comm: 'python3', argv0: 'shop-indexer', exe: '/usr/bin/python3.11', cpu_pct: 19, rss_mb: 9 },
+            ...s.top,
+          ],
+        }),
+      }),
+    );
+    expect(d.root_cause.category).toBe('cpu_saturation');
+    expect(d.root_cause.culprit?.name).toBe('shop-indexer');
+    expect(d.root_cause.confidence).toBeGreaterThanOrEqual(0.6);
+  });
+
+  it('when an OOM kill happened after the reference but none during the run and memory is fine, then it is cited but not called memory_pressure', () => {
+    const d = run(hostEvidence({ sample: (s) => ({ ...s, mem: { ...s.mem, oom_kills: 3 } }) }));
+    expect(d.hypotheses.find((h) => h.category === 'memory_pressure')?.confidence ?? 0).toBeLessThan(0.5);
+    expect(d.root_cause.category).toBe('healthy');
+  });
+
   it('when the CPUs are busy but no process of this host is behind it (a noisy neighbour), then it is not called cpu_saturation with confidence', () => {
     const d = run(hostEvidence({ sample: (s) => ({ ...s, cpu: { ...s.cpu, busy_pct: 97 } }) }));
     expect(d.hypotheses.find((h) => h.category === 'cpu_saturation')?.confidence ?? 0).toBeLessThan(0.7);

@@ -3,6 +3,8 @@ import type { Culprit } from '../../findings.js';
 
 /** CPUs pinned: busy in (nearly) every sample of the latest window, whatever came before it. */
 const PINNED_PCT = 90;
+/** Share of one core (summed over a name's processes) below which a process is nobody's culprit. */
+const MIN_CULPRIT_PCT = 25;
 
 export function cpu(f: Facts): Candidate {
   const signals: Signal[] = [];
@@ -10,15 +12,17 @@ export function cpu(f: Facts): Candidate {
   const cores = incident[0]?.cpu.cores ?? 1;
   const busyMedian = median(incident.map((s) => s.cpu.busy_pct));
 
-  // Who burns the CPU now, and who started burning more of it during the run.
-  const busiest = groupByName(f.metrics?.processes.busiest ?? [], (p) => p.incident_cpu_pct)[0];
+  // Who burns the CPU now, and who started burning more of it during the run. A culprit must be
+  // this host's dominant consumer; on a VM its share of the busy time is its share of the CPUs,
+  // while in a container the host's neighbours' load is invisible, which weakens, not erases, it.
+  const groups = groupByName(f.metrics?.processes.busiest ?? [], (p) => p.incident_cpu_pct);
+  const visible = groups.reduce((n, g) => n + g.total, 0);
+  const busiest = groups[0];
   const grower = groupByName(f.metrics?.processes.by_cpu ?? [], (p) => p.incident_cpu_pct - p.baseline_cpu_pct)[0];
   let culprit: Culprit | null = null;
-  let holder: { name: string; share: number; pct: number } | null = null;
-  if (busiest && busiest.total >= 40) {
-    // Share of all the busy CPU time on the host that this one name accounts for.
-    const share = busiest.total / Math.max(1, cores * Math.max(busyMedian, 1));
-    holder = { name: busiest.name, share, pct: busiest.total };
+  let holder: { name: string; ofBusy: number; ofVisible: number } | null = null;
+  if (busiest && busiest.total >= MIN_CULPRIT_PCT && busiest.total >= 0.5 * visible) {
+    holder = { name: busiest.name, ofBusy: busiest.total / Math.max(1, cores * Math.max(busyMedian, 1)), ofVisible: busiest.total / Math.max(1, visible) };
     culprit = {
       kind: 'process',
       name: busiest.name,
@@ -28,13 +32,13 @@ export function cpu(f: Facts): Candidate {
     };
   }
 
-  if (busyMedian >= PINNED_PCT && holder && holder.share >= 0.4) {
+  if (busyMedian >= PINNED_PCT && holder) {
     // Absolute: pinned CPUs with a process of this host behind them, old fault or new.
     signals.push({
       weight: 0.75,
       primary: true,
-      strength: clamp((busyMedian - 85) / 12),
-      ref: { kind: 'limit', ref: 'limit:cpu.busy_pct', detail: `CPUs pinned: busy ${round(busyMedian)}% (median of ${incident.length} samples over ${cores} core(s))` },
+      strength: clamp((busyMedian - 85) / 12) * (0.6 + 0.4 * clamp(holder.ofBusy / 0.6)),
+      ref: { kind: 'limit', ref: 'limit:cpu.busy_pct', detail: `CPUs pinned: busy ${round(busyMedian)}% (median of ${incident.length} samples over ${cores} core(s)), ${holder.name} the main consumer` },
     });
   }
   const busy = f.series('cpu.busy_pct');
@@ -50,8 +54,8 @@ export function cpu(f: Facts): Candidate {
     signals.push({ weight: 0.3, primary: false, strength: clamp(load.incident.max / 2), ref: f.metricRef(load, `load per core up to ${load.incident.max} vs ${load.baseline.median}`) });
   }
   if (holder && culprit) {
-    signals.push({ weight: 0.4, primary: false, strength: clamp(holder.share / 0.6), ref: { kind: 'process', ref: `process:${holder.name}:${culprit.pid}`, detail: `${culprit.detail}; ${Math.round(holder.share * 100)}% of the busy CPU` } });
-  } else if (grower && grower.total >= 40) {
+    signals.push({ weight: 0.4, primary: false, strength: clamp(Math.max(holder.ofBusy / 0.6, holder.ofVisible - 0.2)), ref: { kind: 'process', ref: `process:${holder.name}:${culprit.pid}`, detail: `${culprit.detail}; ${Math.round(holder.ofBusy * 100)}% of the busy CPU, ${Math.round(holder.ofVisible * 100)}% of what this host's processes use` } });
+  } else if (grower && grower.total >= MIN_CULPRIT_PCT) {
     culprit = { kind: 'process', name: grower.name, pid: grower.pids[0]!, ...(grower.exe ? { exe: grower.exe } : {}), detail: `${describeProcess(grower)}: ${grower.pids.length} process(es), ${round(grower.total)}% of one core on average above baseline; pids ${grower.pids.slice(0, 10).join(', ')}` };
     signals.push({ weight: 0.4, primary: false, strength: clamp(grower.total / 100), ref: { kind: 'process', ref: `process:${grower.name}:${grower.pids[0]}`, detail: culprit.detail ?? '' } });
   }

@@ -15,13 +15,14 @@ export function memory(f: Facts): Candidate {
     const avail = median(incident.map((s) => s.mem.available_mb));
     signals.push({ weight: 0.7, primary: true, strength: clamp((usedMedian - 88) / 8), ref: { kind: 'limit', ref: 'limit:mem.used_pct', detail: `memory ${round(usedMedian)}% used${scope}, ${round(avail)} MB available (median of ${incident.length} samples)` } });
   }
-  // OOM kills: the counter rose during the run, or stands above what the healthy host had.
+  // OOM kills: during the run they are the fault itself; since the reference only, a past event
+  // (the counter never goes down), worth citing but not proof of pressure now.
   const kills = f.evidence.samples.flatMap((s) => (s.mem.oom_kills === undefined ? [] : [s.mem.oom_kills]));
   if (kills.length) {
     const during = Math.max(...kills) - Math.min(...kills);
     const since = f.band('mem.oom_kills') ? Math.max(0, Math.min(...kills) - f.band('mem.oom_kills')!.max) : 0;
-    const n = during + since;
-    if (n > 0) signals.push({ weight: 0.6, primary: true, strength: clamp(0.5 + n / 6), ref: { kind: 'limit', ref: 'limit:mem.oom_kills', detail: `${n} process(es) killed by the OOM killer${since ? ` since ${f.referenceLabel()}` : ' during the run'}` } });
+    if (during > 0) signals.push({ weight: 0.6, primary: true, strength: clamp(0.5 + during / 6), ref: { kind: 'limit', ref: 'limit:mem.oom_kills', detail: `${during} process(es) killed by the OOM killer during the run` } });
+    else if (since > 0) signals.push({ weight: 0.3, primary: false, strength: clamp(since / 3), ref: { kind: 'limit', ref: 'limit:mem.oom_kills', detail: `${since} process(es) killed by the OOM killer since ${f.referenceLabel()} (none during the run)` } });
   }
   const thrash = median(incident.map((s) => (s.mem.swap_in_per_s ?? 0) + (s.mem.swap_out_per_s ?? 0)));
   if (thrash >= THRASH_PAGES_PER_S) {
