@@ -507,7 +507,9 @@ export class SshConnection {
       });
       client.on('error', (error: Error & { level?: string }) => {
         if (!settled) {
-          lastError = error;
+          // ssh2 follows its handshake timeout with "Connection lost before handshake" when it
+          // drops the socket: the timeout is the cause, keep it.
+          if (lastError?.level !== 'client-timeout') lastError = error;
           return;
         }
         this.log.warn({ err: error.message, level: error.level }, 'ssh connection error');

@@ -105,7 +105,7 @@ export async function resolveTarget(request: TargetRequest, deps: ResolveTargetD
   const address = await resolveAddress(enrolled.host, deps.lookup ?? defaultLookup);
 
   const keyPath = 'key_path' in req && req.key_path !== undefined ? req.key_path : enrolled.key;
-  const privateKey = await readKeyFile(deps.keysDir, keyPath, 'key_path' in req && req.key_path ? 'key_path' : 'key');
+  const privateKey = await readKeyFile(deps.keysDir, keyPath, 'key_path' in req && req.key_path ? 'target_vm.key_path' : 'key');
 
   const hostKeys = enrolled.host_keys.map((line) => parsePublicKeyLine(line));
   const revokedHostKeys: HostKey[] = [];

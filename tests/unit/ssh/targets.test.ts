@@ -239,7 +239,7 @@ describe('key_path', () => {
     const error = await resolveTarget({ host: 'droplet.example.com', key_path: keyPath }, deps).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InputError);
     expect((error as InputError).message).toBe(KEY_NOT_AVAILABLE);
-    expect((error as InputError).field).toBe('key_path');
+    expect((error as InputError).field).toBe('target_vm.key_path');
     expect((error as InputError).cause).toBeUndefined();
   });
 
