@@ -47,8 +47,11 @@ export async function readBundle(dir: string): Promise<Bundle> {
 
 /** The files of a bundle as (relative path, content) pairs; the store writes them. */
 export function serializeBundle(manifest: BundleManifest, evidence: Evidence): { name: string; content: string }[] {
+  // What was captured, counted as it is written: the bundle can later be checked against it.
+  const logLines = (phase: Phase) => evidence.logs[phase].reduce((n, stream) => n + stream.lines.length, 0);
+  const counted: BundleManifest = { ...manifest, log_lines: { baseline: logLines('baseline'), incident: logLines('incident') } };
   const files = [
-    { name: 'manifest.json', content: `${JSON.stringify(manifest, null, 2)}\n` },
+    { name: 'manifest.json', content: `${JSON.stringify(counted, null, 2)}\n` },
     { name: 'metrics.jsonl', content: jsonLines(evidence.samples) },
     { name: 'probes.jsonl', content: jsonLines(evidence.probes) },
   ];

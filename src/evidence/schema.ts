@@ -230,6 +230,11 @@ export const BundleManifest = z.object({
   fault_started_at: Iso.nullable(),
   /** When the fault was reverted, if it was within the recording; used for recovery time. */
   fault_reverted_at: Iso.nullable().default(null),
+  /**
+   * Log lines the recording captured per window: a bundle that lost its logs/ (an ignore rule, a
+   * careless copy) is caught against these. Absent in bundles recorded before it existed.
+   */
+  log_lines: z.object({ baseline: z.number().int().nonnegative(), incident: z.number().int().nonnegative() }).optional(),
 });
 export type BundleManifest = z.infer<typeof BundleManifest>;
 
