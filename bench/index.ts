@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark, each printing its own figures.
- *   --only <name>      run one: offline | loghub | miner | ssh (ssh needs the sandbox: npm run sandbox:up)
+ *   --only <name>      run one: offline | loghub | miner | status | ssh (ssh needs the sandbox: npm run sandbox:up)
  *   --miner-mb <n>     size of the synthetic log for the miner benchmark (default 1024)
  *   --rounds <n>       rounds of the offline pipeline benchmark (default 5)
  */
@@ -9,6 +9,7 @@ import { runLoghubBench } from './loghub.js';
 import { runMinerThroughputBench } from './miner-throughput.js';
 import { runOfflinePipelineBench } from './offline-pipeline.js';
 import { runSshPipelineBench } from './ssh-pipeline.js';
+import { runStatusLatencyBench } from './status-latency.js';
 
 const { values } = parseArgs({
   options: {
@@ -22,6 +23,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   offline: () => runOfflinePipelineBench(console.log, Number(values.rounds)),
   loghub: () => runLoghubBench(console.log),
   miner: () => runMinerThroughputBench(console.log, { sizeMb: Number(values['miner-mb']) }),
+  status: () => runStatusLatencyBench(console.log),
   ssh: () => runSshPipelineBench(console.log),
 };
 
