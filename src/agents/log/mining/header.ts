@@ -32,12 +32,16 @@ const MONTH = '(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\\.?';
 const WEEKDAY = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*\\.?,?';
 const CLOCK = '\\d{1,2}:\\d{1,2}(?::\\d{1,2})?(?:[.,:]\\d{1,9})?';
 const ZONE = '(?:Z|[+-]\\d{2}:?\\d{2})?';
+const DOTTED_CLOCK = '\\d{1,2}\\.\\d{2}\\.\\d{2}(?:\\.\\d{1,9})?';
 
 /** Timestamp pieces, tried in order at the cursor (sticky). The first one decides `syslog`. */
 const SYSLOG_TS = new RegExp(`(?:${WEEKDAY}\\s+)?${MONTH}\\s+\\d{1,2}\\s+${CLOCK}(?:\\s+\\d{4})?(?=\\s)`, 'y');
 const TS_PIECES: readonly RegExp[] = [
-  // ISO-ish date, optionally with its time: 2015-10-18 18:01:47,978 / 2024-05-01T10:00:00+0000
-  new RegExp(`\\d{4}[-/.]\\d{1,2}[-/.]\\d{1,2}(?:[T\\s_-]${CLOCK}${ZONE})?(?=[\\s|,\\]]|$)`, 'y'),
+  // ISO-ish date, optionally with its time: 2015-10-18 18:01:47,978 / 2024-05-01T10:00:00+0000 /
+  // 2005-06-03-15.42.50.675872 (a dotted clock, as DB2 and Blue Gene print it)
+  new RegExp(`\\d{4}[-/.]\\d{1,2}[-/.]\\d{1,2}(?:[T\\s_-](?:${CLOCK}|${DOTTED_CLOCK})${ZONE})?(?=[\\s|,\\]]|$)`, 'y'),
+  // 03-17 16:13:38.811 (month-day and clock: Android logcat)
+  new RegExp(`\\d{2}-\\d{2}\\s+${CLOCK}(?=\\s)`, 'y'),
   // 20171223-22:15:29:606
   new RegExp(`\\d{8}[-T_]${CLOCK}${ZONE}(?=[\\s|,\\]]|$)`, 'y'),
   // 081109 203615 (yymmdd hhmmss)
@@ -58,14 +62,22 @@ const LEVELS = new Set([
   'TRACE', 'DEBUG', 'DEBUG1', 'DEBUG2', 'DEBUG3', 'DEBUG4', 'DEBUG5', 'INFO', 'INFORMATION',
   'NOTICE', 'WARN', 'WARNING', 'ERROR', 'ERR', 'CRIT', 'CRITICAL', 'ALERT', 'EMERG', 'EMERGENCY',
   'FATAL', 'SEVERE', 'FINE', 'FINER', 'FINEST', 'CONFIG', 'LOG', 'PANIC', 'STATEMENT', 'DETAIL',
-  'HINT', 'CONTEXT', 'V', 'D', 'I', 'W', 'E', 'F',
+  'HINT', 'CONTEXT', 'FAILURE', 'V', 'D', 'I', 'W', 'E', 'F',
 ]);
 const SINGLE_LETTER = new Set(['V', 'D', 'I', 'W', 'E', 'F']);
 
 /** A tag or component ending the header: `kernel:`, `sshd[24200]:`, `dfs.DataNode$PacketResponder:`. */
 const COMPONENT = /^(?=[^:]*[A-Za-z_])[A-Za-z0-9_.$@#/\\()-]+(?:\[[^\]\s]*\])?:$/;
-/** A syslog host or a program name. */
-const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.$-]*$/;
+/** A syslog host (`combo`, `dn228/dn228`, `local@tbird-admin1`) or a program name. */
+const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.$@/-]*$/;
+/** A host or node name between header fields: `dn228`, `R02-M1-N0-C:J12-U11`, `web-1.example.com`. */
+const HOST_LIKE = /^[A-Za-z0-9][\w.:/@-]{0,63}$/;
+/** A field that may come before the timestamp: a dash, a sequence number or epoch, a label, a file name with a date. */
+const PREFIX_FIELD = /^(?:-|\d{1,20}|[A-Z][A-Z0-9_]{1,15}|[\w.-]*\d{4}-\d{2}-\d{2}[\w.:-]*)$/;
+/** A facility or subsystem word before a level: `RAS KERNEL INFO`. */
+const CAPS_WORD = /^[A-Z][A-Z0-9_]{1,15}$/;
+/** A logger name after the level: `nova.osapi_compute.wsgi.server`, `org.apache.Foo$Bar`. */
+const LOGGER = /^[A-Za-z_][\w$]*(?:\.[A-Za-z_][\w$]*)+$/;
 /** A small qualifier between a program name and ` - ` (`chrome.exe *64 - `). */
 const QUALIFIER = /^(?:\*\d+|\(\d+\)|\d+)$/;
 /** A component token, bounded in length so that a hostile line costs linear time. */
@@ -106,35 +118,61 @@ function bracketEnd(line: string, from: number): number {
   return -1;
 }
 
-function isLevel(token: string): { level: boolean; terminal: boolean } {
-  let word = token;
-  let terminal = false;
-  if (word.endsWith(':')) {
-    terminal = true;
-    word = word.slice(0, -1);
-  }
-  const bracketed = /^(?:\[[^\]]+\]|<[^>]+>)$/.test(word);
-  if (bracketed) word = word.slice(1, -1);
-  const upper = word.toUpperCase();
-  if (!LEVELS.has(upper)) return { level: false, terminal };
-  // A bare level must be written in capitals; a single letter (Android `W`) only bare.
-  if (SINGLE_LETTER.has(upper) && (bracketed || word !== upper)) return { level: false, terminal };
-  if (!bracketed && word !== upper) return { level: false, terminal };
-  return { level: true, terminal };
+interface LevelTest {
+  readonly level: boolean;
+  /** The token ends with `:` (`LOG:`): a level that ends the header. */
+  readonly terminal: boolean;
 }
+const NOT_LEVEL: LevelTest = { level: false, terminal: false };
+const NOT_LEVEL_TERMINAL: LevelTest = { level: false, terminal: true };
+const LEVEL: LevelTest = { level: true, terminal: false };
+const LEVEL_TERMINAL: LevelTest = { level: true, terminal: true };
+
+function isLevel(token: string): LevelTest {
+  // The longest level token is `[INFORMATION]:`; every level starts with a capital or a bracket.
+  if (token.length > 14 || token.length === 0) return NOT_LEVEL;
+  const start = token.charCodeAt(0);
+  if (!((start >= 65 && start <= 90) || start === 91 || start === 60)) return NOT_LEVEL;
+  let word = token;
+  const terminal = word.charCodeAt(word.length - 1) === 58;
+  if (terminal) word = word.slice(0, -1);
+  const open = word.charCodeAt(0);
+  const close = word.charCodeAt(word.length - 1);
+  const bracketed =
+    word.length > 2 &&
+    ((open === 91 && close === 93 && word.indexOf(']') === word.length - 1) ||
+      (open === 60 && close === 62 && word.indexOf('>') === word.length - 1));
+  if (bracketed) word = word.slice(1, -1);
+  const upper = LEVELS.has(word) ? word : word.toUpperCase();
+  if (!LEVELS.has(upper)) return terminal ? NOT_LEVEL_TERMINAL : NOT_LEVEL;
+  // A bare level must be written in capitals; a single letter (Android `W`) only bare.
+  const valid = bracketed ? !SINGLE_LETTER.has(upper) : word === upper;
+  if (!valid) return terminal ? NOT_LEVEL_TERMINAL : NOT_LEVEL;
+  return terminal ? LEVEL_TERMINAL : LEVEL;
+}
+
+/** First letters of months and weekdays (where an RFC 3164 timestamp can start). */
+const SYSLOG_START = new Set([...'JFMASONDTW'].map((c) => c.charCodeAt(0)));
 
 /** Consumes the leading timestamp; returns the cursor after it or -1 when there is none. */
 function consumeTimestamp(line: string, start: number): { end: number; syslog: boolean } {
-  SYSLOG_TS.lastIndex = start;
-  if (SYSLOG_TS.test(line)) return { end: SYSLOG_TS.lastIndex, syslog: true };
-  BRACKET_TS.lastIndex = start;
-  if (BRACKET_TS.test(line)) return { end: BRACKET_TS.lastIndex, syslog: false };
-  for (const piece of TS_PIECES) {
-    piece.lastIndex = start;
-    if (piece.test(line)) return { end: piece.lastIndex, syslog: false };
+  const first = line.charCodeAt(start);
+  // Each pattern starts with a digit, a `[` or a month or weekday: try only those that can match.
+  if (first >= 48 && first <= 57) {
+    for (const piece of TS_PIECES) {
+      piece.lastIndex = start;
+      if (piece.test(line)) return { end: piece.lastIndex, syslog: false };
+    }
+  } else if (first === 91) {
+    BRACKET_TS.lastIndex = start;
+    if (BRACKET_TS.test(line)) return { end: BRACKET_TS.lastIndex, syslog: false };
+  } else if (SYSLOG_START.has(first)) {
+    SYSLOG_TS.lastIndex = start;
+    if (SYSLOG_TS.test(line)) return { end: SYSLOG_TS.lastIndex, syslog: true };
   }
-  return { end: -1, syslog: false };
+  return NO_TIMESTAMP;
 }
+const NO_TIMESTAMP: { end: number; syslog: boolean } = { end: -1, syslog: false };
 
 /** Index of the message after a `|`-separated header (`ts|component|pid|message`). */
 function consumePipeFields(line: string, from: number): number {
@@ -153,33 +191,94 @@ function consumePipeFields(line: string, from: number): number {
 }
 
 /**
- * The message part of a log line: the line without its header, trimmed. A line that does not
- * start with a recognisable timestamp is returned trimmed but otherwise unchanged.
+ * The timestamp that anchors a header: at the start of the line, or after at most two prefix
+ * fields (`- 1131566461 2005.11.09 …`, `nova-api.log.1.2017-05-16_13:53:08 2017-05-16 …`).
+ */
+function anchorTimestamp(line: string, start: number): { end: number; syslog: boolean } {
+  let at = start;
+  for (let prefixes = 0; ; prefixes++) {
+    const ts = consumeTimestamp(line, at);
+    if (ts.end >= 0 || prefixes === 2) return ts;
+    const token = tokenAt(line, at);
+    if (!PREFIX_FIELD.test(token.text)) return ts;
+    const next = skipSpaces(line, token.end);
+    if (next === token.end || next >= line.length) return ts;
+    at = next;
+  }
+}
+
+/** Width of the white space at `from` (column-aligned headers pad their fields). */
+function spaceRun(line: string, from: number): number {
+  return skipSpaces(line, from) - from;
+}
+
+/**
+ * `R02-M1-N0-C:J12-U11 RAS KERNEL INFO` / `RAS KERNEL INFO`: an optional host, up to two facility
+ * words and a level. Returns the cursor after the level, or -1.
+ */
+function fieldsThenLevel(line: string, from: number, allowHost: boolean): number {
+  let at = from;
+  for (let i = 0; i < 4; i++) {
+    if (at >= line.length) return -1;
+    // After the host, only capitals (facility words, a level) or a bracketed level may follow.
+    const start = line.charCodeAt(at);
+    if (i > 0 && !((start >= 65 && start <= 90) || start === 91 || start === 60)) return -1;
+    const token = tokenAt(line, at);
+    const level = i > 0 ? isLevel(token.text) : NOT_LEVEL;
+    if (level.level && !level.terminal) return token.end;
+    const host = i === 0 && allowHost && HOST_LIKE.test(token.text) && !token.text.endsWith(':');
+    if (!host && !CAPS_WORD.test(token.text)) return -1;
+    const next = skipSpaces(line, token.end);
+    if (next === token.end) return -1;
+    at = next;
+  }
+  return -1;
+}
+
+/**
+ * The message part of a log line: the line without its header, trimmed. A line whose first
+ * fields hold no recognisable timestamp is returned trimmed but otherwise unchanged.
  */
 export function stripHeader(line: string): string {
-  let cursor = skipSpaces(line, 0);
-  const ts = consumeTimestamp(line, cursor);
+  const ts = anchorTimestamp(line, skipSpaces(line, 0));
   if (ts.end < 0) return line.trim();
-  cursor = ts.end;
+  let cursor = ts.end;
+  let syslog = ts.syslog;
 
-  // Further timestamp pieces and a zone (`2005-06-03 15:42:50 UTC`, `081109 203615`).
-  for (let i = 0; i < 3; i++) {
+  // Further timestamp pieces and a zone (`2005-06-03 15:42:50 UTC`, `081109 203615`), and a
+  // host between two timestamps (`2005.11.09 dn228 Nov 9 12:01:01`).
+  for (let i = 0; i < 4; i++) {
     const at = skipSpaces(line, cursor);
+    if (at === cursor) break;
     ZONE_WORD.lastIndex = at;
     if (ZONE_WORD.test(line)) {
       cursor = ZONE_WORD.lastIndex;
       continue;
     }
     const more = consumeTimestamp(line, at);
-    if (more.end < 0 || more.syslog) break;
-    cursor = more.end;
+    if (more.end >= 0) {
+      cursor = more.end;
+      syslog ||= more.syslog;
+      continue;
+    }
+    const host = tokenAt(line, at);
+    const after = skipSpaces(line, host.end);
+    if (!HOST_LIKE.test(host.text) || after === host.end) break;
+    const next = consumeTimestamp(line, after);
+    if (next.end < 0) break;
+    cursor = next.end;
+    syslog ||= next.syslog;
   }
 
   if (line[cursor] === '|') return line.slice(consumePipeFields(line, cursor)).trim();
+  // `2016-09-28 04:30:30, Info …`
+  if (line[cursor] === ',') cursor++;
 
   let consumedField = false;
   let firstAfterTimestamp = true;
-  for (let fields = 0; fields < 8; fields++) {
+  let pids = 0;
+  let levelSeen = false;
+  for (let fields = 0; fields < 10; fields++) {
     const at = skipSpaces(line, cursor);
     if (at >= line.length) return '';
     const token = tokenAt(line, at);
@@ -199,6 +298,7 @@ export function stripHeader(line: string): string {
         if (level.level) {
           cursor = end;
           consumedField = true;
+          levelSeen = true;
           firstAfterTimestamp = false;
           continue;
         }
@@ -213,16 +313,24 @@ export function stripHeader(line: string): string {
     }
 
     const level = isLevel(token.text);
-    if (level.level) {
+    // `Info` (not only `INFO`) when the header pads it into a column: `…, Info      CBS    Loaded…`
+    const capital = token.text.charCodeAt(0) >= 65 && token.text.charCodeAt(0) <= 90;
+    const paddedLevel =
+      capital && !level.level && spaceRun(line, token.end) >= 2 && /^[A-Z][a-z]+$/.test(token.text) && isLevel(token.text.toUpperCase()).level;
+    if (level.level || paddedLevel) {
       cursor = token.end;
       if (level.terminal) break;
       consumedField = true;
+      levelSeen = true;
       firstAfterTimestamp = false;
+      cursor = afterLevel(line, cursor);
       continue;
     }
 
-    if (PID.test(token.text) && !consumedField) {
+    // A pid right after the timestamp, and a thread id after it (`1702  2395 D WindowManager:`).
+    if (PID.test(token.text) && !levelSeen && pids < 2 && (!consumedField || pids > 0)) {
       cursor = token.end;
+      pids++;
       consumedField = true;
       firstAfterTimestamp = false;
       continue;
@@ -233,10 +341,21 @@ export function stripHeader(line: string): string {
       break;
     }
 
+    if (!levelSeen) {
+      const levelEnd = fieldsThenLevel(line, at, true);
+      if (levelEnd > 0) {
+        cursor = afterLevel(line, levelEnd);
+        consumedField = true;
+        levelSeen = true;
+        firstAfterTimestamp = false;
+        continue;
+      }
+    }
+
     if (NAME.test(token.text)) {
       // syslog: `host tag[pid]: message`, `host syslogd 1.4.1: message`, `host -- root[1]: …`
       if (firstAfterTimestamp) {
-        const tagEnd = syslogTagEnd(line, token.end, ts.syslog);
+        const tagEnd = syslogTagEnd(line, token.end, syslog);
         if (tagEnd > 0) {
           cursor = tagEnd;
           break;
@@ -252,6 +371,25 @@ export function stripHeader(line: string): string {
     break;
   }
   return line.slice(cursor).trim();
+}
+
+/**
+ * After a level: a logger name (`nova.osapi_compute.wsgi.server`, or a word padded into a
+ * column, `CBS    Loaded…`) and the bracketed context right after it (`[req-… - - -]`) are still
+ * header. Returns the cursor after what it consumed.
+ */
+function afterLevel(line: string, from: number): number {
+  const at = skipSpaces(line, from);
+  if (at === from || at >= line.length || line[at] === '[') return from;
+  const token = tokenAt(line, at);
+  const padded = spaceRun(line, token.end) >= 2 && NAME.test(token.text);
+  if (!LOGGER.test(token.text) && !padded) return from;
+  const next = skipSpaces(line, token.end);
+  if (next > token.end && line[next] === '[') {
+    const end = bracketEnd(line, next);
+    if (end > 0 && !isLevel(line.slice(next, end)).level) return end;
+  }
+  return token.end;
 }
 
 /** True when the next token after `from` is a component or a lone dash. */
@@ -277,7 +415,7 @@ function syslogTagEnd(line: string, from: number, syslog: boolean): number {
       return -1;
     }
     if (!syslog) return -1;
-    if (!/^(?:--?|[\w.()-]+)$/.test(token.text)) return -1;
+    if (!/^(?:--?|[\w.()[\]-]+)$/.test(token.text)) return -1;
     cursor = token.end;
   }
   return -1;

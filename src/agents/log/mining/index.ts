@@ -1,5 +1,4 @@
-export { MASK, MASK_RULES, maskVariables } from './masking.js';
-export type { MaskRule } from './masking.js';
+export { MASK, maskMessage, maskTokens } from './masking.js';
 export { stripHeader } from './header.js';
 export { TemplateMiner } from './template-miner.js';
 export { groupingAccuracy, parseCsv, parseCsvRecords } from './evaluation.js';

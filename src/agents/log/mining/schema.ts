@@ -12,6 +12,11 @@ export const MinerOptions = z
     similarity: z.number().min(0).max(1).default(0.7),
     /** Longest run of adjacent differing tokens a line may have with a template it joins. */
     maxDifferenceRun: z.number().int().min(1).default(2),
+    /**
+     * Distinct words a position must take, over a window of lines, to be a variable; fewer make
+     * it a constant that tells events apart (`addBatch` only).
+     */
+    variableValues: z.number().int().min(2).default(3),
     /** Children per tree node before new keys share the `<*>` child. */
     maxChildren: z.number().int().min(1).default(100),
     /** Clusters kept in memory; the least recently used one is evicted beyond this. */

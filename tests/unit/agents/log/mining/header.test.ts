@@ -64,12 +64,65 @@ describe('stripHeader', () => {
       '2024/05/01 10:00:00 [error] 1234#0: *1 open() "/x" failed',
       '*1 open() "/x" failed',
     ],
+    [
+      'Android logcat (month-day, pid and tid, one-letter level)',
+      '03-17 16:13:38.811  1702  2395 D WindowManager: printFreezingDisplayLogs opening app',
+      'printFreezingDisplayLogs opening app',
+    ],
+    [
+      'a label and epoch before a dotted date, a node, a DB2-style time, facility words and a level',
+      '- 1117838570 2005.06.03 R02-M1-N0-C:J12-U11 2005-06-03-15.42.50.675872 R02-M1-N0-C:J12-U11 RAS KERNEL INFO instruction cache parity error corrected',
+      'instruction cache parity error corrected',
+    ],
+    [
+      'a relayed syslog line after a label, an epoch and a date',
+      '- 1131566461 2005.11.09 dn228 Nov 9 12:01:01 dn228/dn228 crond(pam_unix)[2915]: session closed for user root',
+      'session closed for user root',
+    ],
+    [
+      'a relayed syslog line whose tag has no pid',
+      '- 1131566461 2005.11.09 an706 Nov 9 12:01:01 an706/an706 kernel: Losing some ticks...',
+      'Losing some ticks...',
+    ],
+    [
+      'a Python/oslo layout: file name, time, pid, level, logger and request context',
+      'nova-api.log.1.2017-05-16_13:53:08 2017-05-16 00:00:00.008 25746 INFO nova.osapi_compute.wsgi.server [req-38101a0b-2096-447d-96ea-a692162415ae 113d3a99 54fadb41 - - -] 10.11.10.1 "GET /v2/servers HTTP/1.1" status: 200',
+      '10.11.10.1 "GET /v2/servers HTTP/1.1" status: 200',
+    ],
+    [
+      'a slashed short date and a component',
+      '17/06/09 20:10:40 INFO executor.CoarseGrainedExecutorBackend: Registered signal handlers for [TERM, HUP, INT]',
+      'Registered signal handlers for [TERM, HUP, INT]',
+    ],
+    [
+      'a column-aligned layout (comma after the time, padded level and component)',
+      '2016-09-28 04:30:30, Info                  CBS    Loaded Servicing Stack v6.1.7601.23505 with Core',
+      'Loaded Servicing Stack v6.1.7601.23505 with Core',
+    ],
+    [
+      'a BSD syslog tag with a parenthesized sub-service',
+      'Jul  1 09:01:06 calvisitor-10-105-160-95 com.apple.xpc.launchd[1] (com.apple.xpc.launchd.domain.pid.WebContent.35963): Service exited due to signal: Killed: 9',
+      'Service exited due to signal: Killed: 9',
+    ],
+    [
+      'a logback layout (thread, level, logger, dash)',
+      '2024-05-01 10:00:00.123 [main] INFO  com.example.Foo - started in 12 ms',
+      'started in 12 ms',
+    ],
   ])('when the line is %s, then only the message is kept', (_name, line, message) => {
     expect(stripHeader(line)).toBe(message);
   });
 
   it('when the line does not start with a timestamp, then it is kept whole', () => {
     expect(stripHeader('  Failed password for root from 1.2.3.4 ')).toBe('Failed password for root from 1.2.3.4');
+  });
+
+  it.each([
+    ['a sequence number and a node with no timestamp', '134681 node-246 unix.hw state_change.unavailable 1077804742 1 Component State Change'],
+    ['a message starting with a capitalised level-like word', 'Error reading /etc/app.conf at 12:00:01'],
+    ['a message starting with a label and a number', 'ALERT 3 exited abnormally'],
+  ])('when the line has %s, then nothing is taken for a header', (_name, line) => {
+    expect(stripHeader(line)).toBe(line);
   });
 
   it('when the line is only a header, then the message is empty', () => {

@@ -106,3 +106,91 @@ describe('TemplateMiner', () => {
     expect(a.template).toBe('');
   });
 });
+
+describe('TemplateMiner.addBatch (a window of lines)', () => {
+  const ids = (miner: TemplateMiner, lines: string[]): string[] => miner.addBatch(lines).map((r) => r.templateId);
+
+  it('when a word differs with only two values in the window, each on two lines, then it is a constant and the events stay apart', () => {
+    const miner = new TemplateMiner();
+    const lines = ['usbfs', 'hub', 'usbfs', 'hub'].map((driver) => `usbcore: registered new driver ${driver}`);
+    const [usbfs, hub, usbfsAgain, hubAgain] = ids(miner, lines);
+    expect(hub).not.toBe(usbfs);
+    expect([usbfsAgain, hubAgain]).toEqual([usbfs, hub]);
+  });
+
+  it('when each of two words is seen once, then that is no evidence and the similarity decides', () => {
+    const miner = new TemplateMiner();
+    const [alice, bob] = ids(miner, ['Accepted publickey for alice from 10.0.0.1 port 22 ssh2', 'Accepted publickey for bob from 10.0.0.2 port 22 ssh2']);
+    expect(bob).toBe(alice);
+  });
+
+  it('when a word takes three values or more in the window, then it is a variable', () => {
+    const miner = new TemplateMiner();
+    const result = miner.addBatch(['session opened for user news', 'session opened for user cyrus', 'session opened for user test']);
+    expect(new Set(result.map((r) => r.templateId)).size).toBe(1);
+    expect(result[2]?.template).toBe('session opened for user <*>');
+  });
+
+  it('when two-valued words split a template, then each part keeps its own lines and template', () => {
+    const miner = new TemplateMiner();
+    const lines = ['failures;', 'failure;', 'failures;', 'failure;'].map((word, i) => `PAM ${i + 2} more authentication ${word} rhost=h${i}.example.com`);
+    const result = miner.addBatch(lines);
+    expect(result[2]?.templateId).toBe(result[0]?.templateId);
+    expect(result[3]?.templateId).toBe(result[1]?.templateId);
+    expect(result[1]?.templateId).not.toBe(result[0]?.templateId);
+    expect(result[0]?.template).toBe('PAM <*> more authentication failures; rhost=<*>');
+    expect(result[1]?.template).toBe('PAM <*> more authentication failure; rhost=<*>');
+  });
+
+  it('when templates differ only by a word of their own each, seen once each, then they merge (variables)', () => {
+    const miner = new TemplateMiner();
+    const classes = ['JobEventType', 'TaskEventType', 'TaskAttemptEventType', 'JobFinishEvent', 'SpeculatorEvent'];
+    const result = miner.addBatch(classes.map((c, i) => `Registering class ${c} for class Handler${'ABCDE'.charAt(i)}x`));
+    expect(new Set(result.map((r) => r.templateId)).size).toBe(1);
+    expect(result[4]?.template).toBe('Registering class <*> for class <*>');
+  });
+
+  it('when the differing word is an event word repeated many times, then the events stay apart', () => {
+    const miner = new TemplateMiner();
+    const lines: string[] = [];
+    for (let i = 0; i < 20; i++) for (const verb of ['started', 'stopped', 'reloaded']) lines.push(`Service ${verb}`);
+    expect(new Set(ids(miner, lines)).size).toBe(3);
+  });
+
+  it('when states in capitals differ, then the events stay apart even with many values', () => {
+    const miner = new TemplateMiner();
+    const states = ['NEW', 'UNASSIGNED', 'ASSIGNED', 'RUNNING', 'SUCCEEDED'];
+    const lines = states.slice(1).map((to, i) => `TaskAttempt Transitioned from ${states[i]} to ${to}`);
+    expect(new Set(ids(miner, lines)).size).toBe(4);
+  });
+
+  it('when a later window repeats a template, then its lines get the id the first window gave', () => {
+    const miner = new TemplateMiner();
+    const [first] = ids(miner, ['Accepted publickey for alice from 10.0.0.1 port 22 ssh2', 'unrelated line here']);
+    const [again] = ids(miner, ['Accepted publickey for bob from 10.0.0.9 port 2222 ssh2']);
+    expect(again).toBe(first);
+  });
+
+  it('when a window is mined, then one result per line comes back and only founding lines are new', () => {
+    const miner = new TemplateMiner();
+    const result = miner.addBatch(['job 1 done', 'job 2 done', 'disk full on /dev/sda1', 'job 3 done']);
+    expect(result).toHaveLength(4);
+    expect(result.map((r) => r.isNew)).toEqual([true, false, true, false]);
+    expect(miner.stats().lines).toBe(4);
+    expect(miner.templates().map((t) => t.count)).toEqual([3, 1]);
+  });
+
+  it('when lines are mined one by one, then the window rules do not apply (online)', () => {
+    const miner = new TemplateMiner();
+    const a = miner.add('usbcore: registered new driver usbfs');
+    const b = miner.add('usbcore: registered new driver hub');
+    expect(b.templateId).toBe(a.templateId);
+  });
+
+  it('when the same message comes back after masking, then it joins the same template', () => {
+    const miner = new TemplateMiner();
+    const a = miner.add('worker 12 took 5ms');
+    miner.add('worker 13 took 7ms on host alpha');
+    expect(miner.add('worker 99 took 120ms').templateId).toBe(a.templateId);
+  });
+});
