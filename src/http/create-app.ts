@@ -1,8 +1,9 @@
-import express, { type Express } from 'express';
+import express, { type Express, type Response } from 'express';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { createDashboardRouter } from '../dashboard/dashboard-router.js';
+import { jsonVisible } from '../evidence/sanitize.js';
 import type { IncidentService } from '../incidents/incident-service.js';
 import type { Logger } from '../logger.js';
 import { createMetrics } from '../observability/metrics.js';
@@ -29,6 +30,12 @@ export type AppDeps = {
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
+  // Answers carry host text (process names, log lines): JSON with no raw C1 or bidi character,
+  // so `curl … | less` shows what the JSON says. Same value once parsed.
+  app.response.json = function json(this: Response, body: unknown) {
+    if (!this.get('Content-Type')) this.type('application/json');
+    return this.send(jsonVisible(JSON.stringify(body)));
+  };
   app.set('query parser', 'simple');
   app.use((req, res, next) => {
     if (req.originalUrl.length <= MAX_URL_CHARS) return next();

@@ -1,6 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import { InputError, NotFoundError } from '../errors.js';
 import { isIncidentId } from '../domain/index.js';
+import { jsonVisible } from '../evidence/sanitize.js';
 import type { IncidentService } from '../incidents/incident-service.js';
 import { type IncidentRecord } from '../domain/index.js';
 import { StartIncidentRequest } from '../incidents/schema.js';
@@ -113,7 +114,7 @@ export function createRoutes(deps: RouteDeps): Router {
     const id = incidentId(req);
     await incidents.requireExists(id);
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
-    const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${jsonVisible(JSON.stringify(data))}\n\n`);
     // Subscribe before reading the trace so nothing falls between the two; drop duplicates.
     const sent = new Set<string>();
     const key = (e: { timestamp: string; agent: string; type: string }) => `${e.timestamp}|${e.agent}|${e.type}`;

@@ -5,6 +5,7 @@
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import { hasInvisibleControl } from '../../../src/evidence/sanitize.js';
 import { startTestServer, waitForIncident, type TestServer } from '../../fixtures/coordinator.js';
 import { tempDir } from '../../fixtures/paths.js';
 
@@ -52,6 +53,23 @@ describe('serve against hostile requests and planted files', () => {
   it('when a client writes megabytes of request line in one go, then it reads the 431 and the connection closes without a reset', async () => {
     const { response, error } = await hugeRequest(server.url, 16_000_000);
     expect({ status: response.split('\r\n')[0], error }).toEqual({ status: 'HTTP/1.1 431 Request Header Fields Too Large', error: null });
+  });
+
+  it('when a trace holds C1 and bidi characters from a host, then /status and the event stream carry them only as \\u escapes', async () => {
+    const id = 'inc-20261130-080000-bidibidibi';
+    const hostile = 'burn\u202eexe.sh\u009b31m\u2066';
+    const at = '2026-11-30T08:00:00.000Z';
+    const record = { id, scenario: 'investigate', target: { kind: 'offline', bundle: 'x' }, options: {}, status: 'completed', phase: 'done', created_at: at, updated_at: at, finished_at: at, agents: [], chaos: { state: 'not_applicable' }, phase_ms: {}, outcome: null, error: null };
+    await mkdir(path.join(incidentsDir, id, 'artifacts'), { recursive: true });
+    await writeFile(path.join(incidentsDir, id, 'incident.json'), JSON.stringify(record));
+    await writeFile(path.join(incidentsDir, id, 'trace.jsonl'), `${JSON.stringify({ timestamp: at, agent: 'FixerAgent', type: 'result', content: { culprit: hostile } })}\n`);
+    for (const url of [`/status/${id}`, `/incidents/${id}/events`]) {
+      const text = await (await fetch(`${server.url}${url}`)).text();
+      expect([url, hasInvisibleControl(text)]).toEqual([url, false]);
+      expect(text).toContain('\\u202e');
+    }
+    const status = (await (await fetch(`${server.url}/status/${id}`)).json()) as { trace: { content: { culprit: string } }[] };
+    expect(status.trace[0]!.content.culprit).toBe(hostile);
   });
 
   it('when symlinks are planted in an incident folder, then the artifact route refuses them and serves the real files', async () => {
