@@ -14,6 +14,8 @@ export const ProblemBody = z.object({
   status: z.number().int(),
   detail: z.string(),
   errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+  /** Why a target could not be reached (502, or 403 for an untrusted host key). */
+  reason: z.enum(['refused', 'timed_out', 'unreachable', 'host_key_mismatch', 'auth_failed', 'handshake_failed', 'connection_lost']).optional(),
 });
 
 function schema(s: z.ZodType, io: 'input' | 'output' = 'output') {
@@ -86,9 +88,11 @@ export function buildOpenApi(version: string) {
           responses: {
             '202': started,
             '400': problem,
+            '403': problem,
             '404': problem,
             '409': problem,
             '413': problem,
+            '502': problem,
           },
         },
       },
@@ -99,7 +103,7 @@ export function buildOpenApi(version: string) {
           tags: ['Incidents'],
           summary: 'Start an incident',
           requestBody: startBody,
-          responses: { '202': started, '400': problem, '404': problem, '409': problem },
+          responses: { '202': started, '400': problem, '403': problem, '404': problem, '409': problem, '502': problem },
         },
       },
       '/status/{id}': { get: { operationId: 'getStatus', tags: ['Incidents'], summary: 'Phase, agents, trace so far, artifacts', parameters: [idParam], responses: { '200': json('Status'), '404': problem } } },
