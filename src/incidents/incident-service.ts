@@ -62,6 +62,7 @@ type Admission = { keys: Set<string>; confirmed: boolean };
 export class IncidentService {
   private readonly active = new Map<string, Active>();
   private readonly admissions = new Set<Admission>();
+  private readonly starting = new Set<Promise<unknown>>();
   private readonly feed = new EventEmitter();
   private accepting = true;
 
@@ -73,6 +74,13 @@ export class IncidentService {
   async start(request: StartIncidentRequest): Promise<{ record: IncidentRecord; done: Promise<IncidentRecord> }> {
     // Admission is decided before the first await: a burst of requests cannot all pass the caps.
     const admission = this.admit(request);
+    const starting = this.open(request, admission);
+    // A drain waits for starts under way: each ends refused or running, and running ones are stopped.
+    this.starting.add(starting);
+    return starting.finally(() => this.starting.delete(starting));
+  }
+
+  private async open(request: StartIncidentRequest, admission: Admission): Promise<{ record: IncidentRecord; done: Promise<IncidentRecord> }> {
     let opened: OpenedTarget;
     try {
       const log = this.deps.log.child({ scenario: request.scenario });
@@ -347,6 +355,7 @@ export class IncidentService {
   /** Graceful shutdown: refuse new incidents, stop the running ones (their chaos is reverted). */
   async drain(): Promise<void> {
     this.accepting = false;
+    await Promise.allSettled([...this.starting]);
     await this.halt('coordinator shutting down');
   }
 

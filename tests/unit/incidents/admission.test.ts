@@ -44,9 +44,22 @@ function slowConnector(opened: { count: number }): TargetConnector {
   };
 }
 
-async function withService(maxConcurrent: number, body: (service: IncidentService, opened: { count: number }) => Promise<void>): Promise<void> {
+/** A store whose next `create` waits until the test lets it go. */
+class GatedStore extends IncidentStore {
+  gate: Promise<void> | null = null;
+  entered: () => void = () => undefined;
+  override async create(record: Parameters<IncidentStore['create']>[0]): Promise<void> {
+    if (this.gate) {
+      this.entered();
+      await this.gate;
+    }
+    return super.create(record);
+  }
+}
+
+async function withService(maxConcurrent: number, body: (service: IncidentService, opened: { count: number }, store: GatedStore) => Promise<void>): Promise<void> {
   const { dir, cleanup } = await tempDir('admission');
-  const store = new IncidentStore(dir);
+  const store = new GatedStore(dir);
   await store.init();
   const opened = { count: 0 };
   const service = new IncidentService({
@@ -58,7 +71,7 @@ async function withService(maxConcurrent: number, body: (service: IncidentServic
     maxConcurrent,
   });
   try {
-    await body(service, opened);
+    await body(service, opened, store);
   } finally {
     await service.drain();
     await cleanup();
@@ -115,6 +128,22 @@ describe('admission of new incidents', () => {
       const draining = service.drain();
       await expect(starting).rejects.toMatchObject({ name: 'ConflictError' });
       await draining;
+      expect((await service.list()).filter((r) => r.status === 'running')).toHaveLength(0);
+    });
+  });
+
+  it('when a drain begins while an admitted incident is still being created, then the drain waits for it and stops it', async () => {
+    await withService(4, async (service, _opened, store) => {
+      let letGo: () => void = () => undefined;
+      store.gate = new Promise((resolve) => (letGo = resolve));
+      const entered = new Promise<void>((resolve) => (store.entered = resolve));
+      const starting = service.start(offline);
+      await entered;
+      const draining = service.drain();
+      letGo();
+      await draining;
+      const { done } = await starting;
+      expect((await done).status).toBe('aborted');
       expect((await service.list()).filter((r) => r.status === 'running')).toHaveLength(0);
     });
   });
