@@ -1,6 +1,6 @@
 /**
  * Child process of the miner throughput benchmark: runs `runTemplates` on one file with stdout
- * to /dev/null (what `chaos-handler templates <file> > /dev/null` will do once the verb is wired),
+ * to /dev/null (what `chaos-handler templates <file> > /dev/null` does),
  * then reports its own peak memory as one JSON line on stderr, after the usual summary line.
  *
  * Usage: node dist/bench/miner-runner.js <file>

@@ -77,26 +77,46 @@ function jsonTail(result: AddResult): Buffer {
 
 const LINE_HEAD = Buffer.from('{"line":');
 
-/** Decimal digits of a positive integer. */
-function digitCount(n: number): number {
-  let digits = 1;
-  for (let v = n; v >= 10; v = Math.floor(v / 10)) digits++;
-  return digits;
-}
-
 /** The output of a window, `{"line":n…}` per result from line number `first`, as one buffer. */
 function formatWindow(results: readonly AddResult[], first: number): Buffer {
-  const tails = results.map(jsonTail);
+  const tails: Buffer[] = new Array<Buffer>(results.length);
   let size = 0;
-  for (let i = 0; i < tails.length; i++) size += LINE_HEAD.length + digitCount(first + i) + (tails[i]?.length ?? 0);
+  let last: AddResult | undefined;
+  let lastTail: Buffer = LINE_HEAD;
+  // Consecutive lines often share a template: one cache lookup per run of them.
+  for (let i = 0; i < results.length; i++) {
+    const result = results[i] as AddResult;
+    if (result !== last) {
+      last = result;
+      lastTail = jsonTail(result);
+    }
+    tails[i] = lastTail;
+    size += lastTail.length;
+  }
+  // Line numbers: their digits, counted by decade.
+  let digits = String(first).length;
+  let nextDecade = 10 ** digits;
+  const lastLine = first + results.length - 1;
+  for (let decadeStart = first; decadeStart <= lastLine; ) {
+    const decadeEnd = Math.min(lastLine, nextDecade - 1);
+    size += (decadeEnd - decadeStart + 1) * (LINE_HEAD.length + digits);
+    decadeStart = nextDecade;
+    digits++;
+    nextDecade *= 10;
+  }
   const out = Buffer.allocUnsafe(size);
   let at = 0;
+  digits = String(first).length;
+  nextDecade = 10 ** digits;
   for (let i = 0; i < tails.length; i++) {
     out.set(LINE_HEAD, at);
     at += LINE_HEAD.length;
-    // The line number, written as ASCII digits from the right.
     const n = first + i;
-    const digits = digitCount(n);
+    if (n === nextDecade) {
+      digits++;
+      nextDecade *= 10;
+    }
+    // ASCII digits, from the right.
     for (let v = n, d = at + digits - 1; d >= at; v = Math.floor(v / 10), d--) out[d] = 48 + (v % 10);
     at += digits;
     const tail = tails[i] as Buffer;

@@ -77,7 +77,7 @@ describe('runTemplates', () => {
   });
 
   it('when lines span several windows, then a template keeps its id from one window to the next', async () => {
-    const lines = Array.from({ length: 50 }, (_, i) => `worker ${i} finished job ${i * 7} in ${i % 9}ms`);
+    const lines = Array.from({ length: 120 }, (_, i) => `worker ${i} finished job ${i * 7} in ${i % 9}ms`);
     const out = sink();
     const code = await runTemplates(Readable.from([`${lines.join('\n')}\n`]), out.stream, sink().stream, { windowLines: 8 });
     expect(code).toBe(0);

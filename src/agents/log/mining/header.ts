@@ -82,12 +82,18 @@ const LOGGER = /^[A-Za-z_][\w$]*(?:\.[A-Za-z_][\w$]*)+$/;
 const QUALIFIER = /^(?:\*\d+|\(\d+\)|\d+)$/;
 /** A component token, bounded in length so that a hostile line costs linear time. */
 function isComponent(token: string): boolean {
-  if (token.length > 128) return false;
+  if (token.length > 128 || token.charCodeAt(token.length - 1) !== 58) return false;
   // nginx: `pid#tid:`
   if (/^\d+#\d+:$/.test(token)) return true;
   return !/^\d/.test(token) && COMPONENT.test(token);
 }
 const PID = /^(?:\d{1,10}|\[\d{1,10}\]|\(\d{1,10}\))$/;
+
+/** A pid: `148`, `[1234]`, `(1234)` (the first character rules most tokens out cheaply). */
+function isPid(token: string): boolean {
+  const first = token.charCodeAt(0);
+  return ((first >= 48 && first <= 57) || first === 91 || first === 40) && PID.test(token);
+}
 
 /** Index of the first non-space character at or after `from`. */
 function skipSpaces(line: string, from: number): number {
@@ -153,6 +159,11 @@ function isLevel(token: string): LevelTest {
 
 /** First letters of months and weekdays (where an RFC 3164 timestamp can start). */
 const SYSLOG_START = new Set([...'JFMASONDTW'].map((c) => c.charCodeAt(0)));
+
+/** Whether a timestamp pattern can start with this character (a digit, `[`, a month or weekday). */
+function mayStartTimestamp(code: number): boolean {
+  return (code >= 48 && code <= 57) || code === 91 || SYSLOG_START.has(code);
+}
 
 /** Consumes the leading timestamp; returns the cursor after it or -1 when there is none. */
 function consumeTimestamp(line: string, start: number): { end: number; syslog: boolean } {
@@ -250,10 +261,14 @@ export function stripHeader(line: string): string {
   for (let i = 0; i < 4; i++) {
     const at = skipSpaces(line, cursor);
     if (at === cursor) break;
-    ZONE_WORD.lastIndex = at;
-    if (ZONE_WORD.test(line)) {
-      cursor = ZONE_WORD.lastIndex;
-      continue;
+    const first = line.charCodeAt(at);
+    // Zones start with a capital or a sign.
+    if ((first >= 65 && first <= 90) || first === 43 || first === 45) {
+      ZONE_WORD.lastIndex = at;
+      if (ZONE_WORD.test(line)) {
+        cursor = ZONE_WORD.lastIndex;
+        continue;
+      }
     }
     const more = consumeTimestamp(line, at);
     if (more.end >= 0) {
@@ -263,7 +278,7 @@ export function stripHeader(line: string): string {
     }
     const host = tokenAt(line, at);
     const after = skipSpaces(line, host.end);
-    if (!HOST_LIKE.test(host.text) || after === host.end) break;
+    if (after === host.end || !mayStartTimestamp(line.charCodeAt(after)) || !HOST_LIKE.test(host.text)) break;
     const next = consumeTimestamp(line, after);
     if (next.end < 0) break;
     cursor = next.end;
@@ -302,7 +317,7 @@ export function stripHeader(line: string): string {
           firstAfterTimestamp = false;
           continue;
         }
-        if (PID.test(line.slice(at, end)) || !/\s/.test(inner) || followedByHeaderEnd(line, end)) {
+        if (isPid(line.slice(at, end)) || !/\s/.test(inner) || followedByHeaderEnd(line, end)) {
           cursor = end;
           consumedField = true;
           firstAfterTimestamp = false;
@@ -328,7 +343,7 @@ export function stripHeader(line: string): string {
     }
 
     // A pid right after the timestamp, and a thread id after it (`1702  2395 D WindowManager:`).
-    if (PID.test(token.text) && !levelSeen && pids < 2 && (!consumedField || pids > 0)) {
+    if (isPid(token.text) && !levelSeen && pids < 2 && (!consumedField || pids > 0)) {
       cursor = token.end;
       pids++;
       consumedField = true;
@@ -339,6 +354,18 @@ export function stripHeader(line: string): string {
     if (isComponent(token.text)) {
       cursor = token.end;
       break;
+    }
+
+    const name = NAME.test(token.text);
+    // syslog: `host tag[pid]: message`, `host syslogd 1.4.1: message`, `host -- root[1]: …`
+    // (tried first: it is the common case, and a host followed by facility words and a level
+    // has no tag, so the order does not change what is found)
+    if (name && firstAfterTimestamp) {
+      const tagEnd = syslogTagEnd(line, token.end, syslog);
+      if (tagEnd > 0) {
+        cursor = tagEnd;
+        break;
+      }
     }
 
     if (!levelSeen) {
@@ -352,15 +379,7 @@ export function stripHeader(line: string): string {
       }
     }
 
-    if (NAME.test(token.text)) {
-      // syslog: `host tag[pid]: message`, `host syslogd 1.4.1: message`, `host -- root[1]: …`
-      if (firstAfterTimestamp) {
-        const tagEnd = syslogTagEnd(line, token.end, syslog);
-        if (tagEnd > 0) {
-          cursor = tagEnd;
-          break;
-        }
-      }
+    if (name) {
       // `program - message`, `program *64 - message`
       const dashEnd = programDashEnd(line, token.end);
       if (dashEnd > 0) {

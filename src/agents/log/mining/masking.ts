@@ -485,7 +485,8 @@ let fingerprintHigh = 0;
 
 /**
  * A 64-bit fingerprint of the message's mask key (see above), in one pass: returns the low 32
- * bits (FNV-1a) and leaves the high 32 bits (a multiply-rotate hash) in `maskKeyHashHigh()`.
+ * bits (FNV-1a) and leaves the high 32 bits (an add-multiply hash with another seed and
+ * multiplier) in `maskKeyHashHigh()`, both as signed 32-bit integers.
  * Two different keys share a fingerprint with probability 2^-64: a miner holding 50,000 keys
  * meets one such pair in about 10^10 billion lines.
  */
@@ -493,41 +494,54 @@ export function maskKeyHash(message: string): number {
   let low = 2166136261;
   let high = 0x9747b28c;
   const n = message.length;
-  let i = 0;
-  while (i < n) {
-    const code = message.charCodeAt(i);
-    if (RUN_CODE[code] === 0) {
-      low = Math.imul(low ^ code, 16777619);
-      high = Math.imul((high << 5) | (high >>> 27), 0x5bd1e995) ^ code;
-      i++;
+  // The run being read: its start (-1 outside runs), its hashes as text, and what it holds
+  // (bit 0: a digit, bit 1: a character that is not a hex digit).
+  let start = -1;
+  let textLow = 0;
+  let textHigh = 0;
+  let flags = 0;
+  for (let i = 0; i < n; i++) {
+    const c = message.charCodeAt(i);
+    const kind = RUN_KIND[c] ?? 0;
+    if (kind !== 0) {
+      if (start < 0) {
+        start = i;
+        textLow = low;
+        textHigh = high;
+        flags = 0;
+      }
+      flags |= kind === 1 ? 1 : kind === 3 ? 2 : 0;
+      textLow = Math.imul(textLow ^ c, 16777619);
+      textHigh = Math.imul(textHigh + c, 0x5bd1e995);
       continue;
     }
-    // Hash the run as text while scanning it; a run that holds a digit hashes as its marker.
-    const start = i;
-    let textLow = low;
-    let textHigh = high;
-    let flags = 0;
-    while (i < n) {
-      const c = message.charCodeAt(i);
-      const kind = RUN_KIND[c] ?? 0;
-      if (kind === 0) break;
-      if (kind === 1) flags |= 1;
-      else if (kind === 3) flags |= 2;
-      textLow = Math.imul(textLow ^ c, 16777619);
-      textHigh = Math.imul((textHigh << 5) | (textHigh >>> 27), 0x5bd1e995) ^ c;
-      i++;
+    if (start >= 0) {
+      // A run ends: it hashes as its text, or as its marker when it holds a digit.
+      if ((flags & 1) === 0) {
+        low = textLow;
+        high = textHigh;
+      } else {
+        const marker = runMarker(message, start, i, (flags & 2) === 0);
+        low = Math.imul(low ^ marker, 16777619);
+        high = Math.imul(high + marker, 0x5bd1e995);
+      }
+      start = -1;
     }
+    low = Math.imul(low ^ c, 16777619);
+    high = Math.imul(high + c, 0x5bd1e995);
+  }
+  if (start >= 0) {
     if ((flags & 1) === 0) {
       low = textLow;
       high = textHigh;
     } else {
-      const marker = runMarker(message, start, i, (flags & 2) === 0);
+      const marker = runMarker(message, start, n, (flags & 2) === 0);
       low = Math.imul(low ^ marker, 16777619);
-      high = Math.imul((high << 5) | (high >>> 27), 0x5bd1e995) ^ marker;
+      high = Math.imul(high + marker, 0x5bd1e995);
     }
   }
-  fingerprintHigh = high >>> 0;
-  return low >>> 0;
+  fingerprintHigh = high | 0;
+  return low | 0;
 }
 
 /** The high 32 bits of the last fingerprint `maskKeyHash` computed. */

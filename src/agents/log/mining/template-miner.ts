@@ -162,10 +162,10 @@ export class TemplateMiner {
   /** Masked message → the cluster it joined. */
   private readonly messageCache = new Map<string, Cluster>();
   /**
-   * Messages that mask alike share a mask key (masking.ts): the key's 64-bit fingerprint (low
-   * half → high half) → the masked message. Masking is most of the work; most lines repeat a key.
+   * Messages that mask alike share a mask key (masking.ts): the key's 64-bit fingerprint → the
+   * masked message. Masking is most of the work; most lines repeat a key.
    */
-  private readonly maskCache = new Map<number, { high: number; masked: string }[]>();
+  private readonly maskCache = new Map<number, { low: number; high: number; masked: string }[]>();
   private maskCacheSize = 0;
   /** The window being assigned by `addBatch`, if any. */
   private window: Map<Cluster, Touched> | undefined;
@@ -295,11 +295,13 @@ export class TemplateMiner {
     } else {
       const low = maskKeyHash(message);
       const high = maskKeyHashHigh();
-      const bucket = this.maskCache.get(low);
+      // 30 bits of the fingerprint as the map key: a small integer, which V8 hashes fastest.
+      const slot = low & 0x3fffffff;
+      const bucket = this.maskCache.get(slot);
       let known: string | undefined;
       if (bucket !== undefined) {
         for (const entry of bucket) {
-          if (entry.high === high) {
+          if (entry.low === low && entry.high === high) {
             known = entry.masked;
             break;
           }
@@ -311,8 +313,8 @@ export class TemplateMiner {
           this.maskCache.clear();
           this.maskCacheSize = 0;
         }
-        if (bucket === undefined) this.maskCache.set(low, [{ high, masked }]);
-        else bucket.push({ high, masked });
+        if (bucket === undefined) this.maskCache.set(slot, [{ low, high, masked }]);
+        else bucket.push({ low, high, masked });
         this.maskCacheSize++;
       } else masked = known;
     }
