@@ -17,6 +17,7 @@
  *    (`blk_-42`, `attempt_1445_0020_m_000000_0`, `rdd_2_1`, `dn228`, `node-246`, `u0`) and
  *    the values of `key=value` pairs (`uid=0`); constant parts around it stay (`core.<*>`,
  *    `(uid=<*>)`, `[<*>]:`).
+ *    A run of eight or more hex letters and nothing else is a value too (`ffffffff`).
  * 3. **Booleans and nulls** (`true`, `false`, `null`, `None`…), as words of their own.
  * 4. **Empty values**: `rhost=`, `()`, `[]`, `""` get a mask inside, since other lines of the same
  *    event print a value there.
@@ -64,6 +65,13 @@ function isRunCode(code: number): boolean {
 function isDigitCode(code: number): boolean {
   return code >= 48 && code <= 57;
 }
+
+function isHexLetter(code: number): boolean {
+  return (code >= 97 && code <= 102) || (code >= 65 && code <= 70);
+}
+
+/** A run of this many hex letters and nothing else is a hex value (`ffffffff`, `deadbeef`), not a word. */
+const HEX_WORD_LENGTH = 8;
 
 /** Booleans and nulls: values, whatever their position. */
 const VALUE_WORDS = new Set(['true', 'false', 'null', 'nil', 'None', 'undefined', 'True', 'False', 'NULL']);
@@ -152,6 +160,7 @@ const F_HEX_LETTER = 64;
 /** An empty value: `()`, `[]`, `{}`, `""`, `''`, or a trailing `key=`. */
 const F_EMPTY = 128;
 const F_DOUBLE_COLON = 256;
+const F_NON_HEX_LETTER = 512;
 
 /** Rule 1: shapes whose parts may hold no digit, tried only on tokens with the characters they need. */
 function maskShapes(token: string, flags: number, colons: number, dashes: number): string {
@@ -195,16 +204,18 @@ function maskRuns(token: string): string {
       continue;
     }
     let hasDigit = false;
+    let hexOnly = true;
     while (i < n) {
       const c = token.charCodeAt(i);
       if (isRunCode(c)) {
         if (isDigitCode(c)) hasDigit = true;
+        else if (!isHexLetter(c)) hexOnly = false;
         i++;
       } else if (c === 45 && token.charCodeAt(i - 1) === 95 && i + 1 < n && isDigitCode(token.charCodeAt(i + 1))) {
         i++;
       } else break;
     }
-    if (hasDigit || VALUE_WORDS.has(token.slice(start, i))) {
+    if (hasDigit || (hexOnly && i - start >= HEX_WORD_LENGTH) || VALUE_WORDS.has(token.slice(start, i))) {
       out += token.slice(last, start) + MASK;
       last = i;
       masks++;
@@ -225,10 +236,10 @@ export function maskToken(token: string): string {
   for (let i = 0; i < token.length; i++) {
     const code = token.charCodeAt(i);
     if ((code >= 97 && code <= 122) || (code >= 65 && code <= 90)) {
-      if ((code >= 97 && code <= 102) || (code >= 65 && code <= 70)) flags |= F_HEX_LETTER;
+      flags |= isHexLetter(code) ? F_HEX_LETTER : F_NON_HEX_LETTER;
     } else if (code >= 48 && code <= 57) flags |= F_DIGIT;
     else if (code > 127) {
-      // letters of other scripts
+      flags |= F_NON_HEX_LETTER;
     } else {
       flags |= F_PUNCT;
       switch (code) {
@@ -274,8 +285,8 @@ export function maskToken(token: string): string {
     previous = code;
   }
   if ((flags & F_PUNCT) === 0) {
-    if ((flags & F_DIGIT) === 0) return VALUE_WORDS.has(token) ? MASK : token;
-    return maskRuns(token);
+    if ((flags & F_DIGIT) !== 0 || (token.length >= HEX_WORD_LENGTH && (flags & F_NON_HEX_LETTER) === 0)) return maskRuns(token);
+    return VALUE_WORDS.has(token) ? MASK : token;
   }
   const masked = maskRuns(maskShapes(token, flags, colons, dashes));
   const dated = (flags & F_DIGIT) !== 0 && masked.length >= 11 ? maskInnerMonths(masked) : masked;

@@ -25,6 +25,7 @@ describe('maskMessage', () => {
       ['a hex literal', 'session 0x14ed93111f20005 closed', 'session <*> closed'],
       ['a bare hex id', 'AppWindowToken{9f4ef63 token=Token{a64f992 u0 t761}}', 'AppWindowToken{<*> token=Token{<*>}}'],
       ['a digest', 'commit 9fceb02d0ae598e95dc970b74767f19372d61af8 pushed', 'commit <*> pushed'],
+      ['a hex value with no digit', 'vis=40008500 mask=ffffffff now', 'vis=<*> mask=<*> now'],
       ['a duration with its unit glued', 'took 12ms then 3.5s', 'took <*> then <*>'],
       ['a size with its unit glued', 'allocated 512MB and 4KiB', 'allocated <*> and <*>'],
       ['a version', 'running v1.2.3 on build 6.1.7601.23505', 'running <*> on build <*>'],
@@ -106,6 +107,7 @@ describe('maskMessage', () => {
     ['a word value of a key', 'tty=ssh state=RUNNING'],
     ['a C++ scope', 'in IdoTransportMgr::SendPacket now'],
     ['a month name used as a word', 'May the job run'],
+    ['a short word of hex letters', 'a decade of faced beads'],
   ])('when the message has %s, then it is left alone', (_name, input) => {
     expect(maskMessage(input)).toBe(input);
   });
