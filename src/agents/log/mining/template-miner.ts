@@ -492,14 +492,22 @@ export class TemplateMiner {
       survivor.count += other.count;
       survivor.lastSeenIndex = Math.max(survivor.lastSeenIndex, other.lastSeenIndex);
       generalize(survivor.tokens, survivor.generalized, other.tokens);
-      const moved = window?.get(other);
-      if (moved !== undefined) {
+      if (window !== undefined) {
         const entry = this.touchedEntry(survivor);
-        for (const message of moved.messages) {
-          message.cluster = survivor;
-          entry.messages.push(message);
+        const moved = window.get(other);
+        if (moved !== undefined) {
+          for (const message of moved.messages) {
+            message.cluster = survivor;
+            entry.messages.push(message);
+          }
+          entry.repeats.push(...moved.repeats);
+          moved.messages = [];
+          moved.repeats = [];
         }
-        moved.messages = [];
+        // What the merged template covered before the window, the survivor covers too (a
+        // template created in this window has no such past: its messages moved above).
+        const history = moved === undefined ? other.tokens : moved.before?.tokens;
+        if (entry.before !== undefined && history !== undefined) generalize(entry.before.tokens, entry.before.generalized, history);
       }
       this.removeCluster(other);
       this.setAlias(other.id, survivor.id);

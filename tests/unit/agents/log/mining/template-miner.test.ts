@@ -171,6 +171,16 @@ describe('TemplateMiner.addBatch (a window of lines)', () => {
     expect(again).toBe(first);
   });
 
+  it('when a window splits a template from an earlier window, then the old lines keep their id and template', () => {
+    const miner = new TemplateMiner();
+    const [alpha] = ids(miner, ['job alpha finished in time', 'job alpha finished in time']);
+    const result = miner.addBatch(['job alpha finished in time', 'job beta finished in time', 'job alpha finished in time', 'job beta finished in time']);
+    expect(result.map((r) => r.templateId)).toEqual([alpha, result[1]?.templateId, alpha, result[1]?.templateId]);
+    expect(result[1]?.templateId).not.toBe(alpha);
+    expect(result[0]?.template).toBe('job alpha finished in time');
+    expect(result[1]?.template).toBe('job beta finished in time');
+  });
+
   it('when a window is mined, then one result per line comes back and only founding lines are new', () => {
     const miner = new TemplateMiner();
     const result = miner.addBatch(['job 1 done', 'job 2 done', 'disk full on /dev/sda1', 'job 3 done']);
