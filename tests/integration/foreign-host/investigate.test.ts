@@ -124,6 +124,9 @@ describe('investigate on a host of its own, the fault already there', () => {
       const target = path.join(process.env.CHAOS_EXAMPLES_OUT, label);
       await rm(target, { recursive: true, force: true });
       await cp(path.join(folder, 'bundle'), target, { recursive: true });
+      // The label is provenance for people browsing examples/ (agents never see it).
+      const manifest = path.join(target, 'manifest.json');
+      await writeFile(manifest, `${JSON.stringify({ ...JSON.parse(await readFile(manifest, 'utf8')), label }, null, 2)}\n`);
     }
     return { record: done, diagnosis, seconds, id };
   }

@@ -69,6 +69,11 @@ describe('diagnosing a host whose fault predates the run', () => {
     expect(d.root_cause.category).toBe('healthy');
   });
 
+  it('when the CPUs sit far above their normal only from load outside this host, then the reference alone does not make it cpu_saturation', () => {
+    const d = run(hostEvidence({ sample: (s, i) => ({ ...s, cpu: { ...s.cpu, busy_pct: 80 + (i % 10) } }) }));
+    expect(d.hypotheses.find((h) => h.category === 'cpu_saturation')?.confidence ?? 0).toBeLessThan(0.5);
+  });
+
   it('when the CPUs are busy but no process of this host is behind it (a noisy neighbour), then it is not called cpu_saturation with confidence', () => {
     const d = run(hostEvidence({ sample: (s) => ({ ...s, cpu: { ...s.cpu, busy_pct: 97 } }) }));
     expect(d.hypotheses.find((h) => h.category === 'cpu_saturation')?.confidence ?? 0).toBeLessThan(0.7);

@@ -46,7 +46,9 @@ export function cpu(f: Facts): Candidate {
     signals.push({ weight: 0.7, primary: true, strength: clamp((busy.incident.median - 50) / 40), ref: f.metricRef(busy, `CPU busy median ${busy.incident.median}% vs baseline ${busy.baseline.median}%`) });
   }
   const aboveRef = f.aboveReference(busy, 15);
-  if (busy && aboveRef > 0 && busy.incident.median >= 60) {
+  // Far above its normal counts only with a process of this host behind it: busy time nobody
+  // here uses is a neighbour's (a container) or the hypervisor's, not this host's fault.
+  if (busy && aboveRef > 0 && busy.incident.median >= 60 && (holder || (grower && grower.total >= MIN_CULPRIT_PCT))) {
     signals.push({ weight: 0.5, primary: true, strength: clamp(aboveRef / 3), ref: f.metricRef(busy, `CPU busy median ${busy.incident.median}% vs ${f.band(busy.key)!.median}% normally (${f.referenceLabel()})`) });
   }
   const load = f.series('load1');
