@@ -206,13 +206,13 @@ describe('mask keys', () => {
   const structures = fc.array(fc.integer({ min: 0, max: KINDS.length - 1 }), { minLength: 1, maxLength: 12 });
 
   it('when two messages have the same key, then they have the same masked message and fingerprint', () => {
-    let shared = 0;
+    let sameKey = 0;
     fc.assert(
       fc.property(structures, fc.integer(), fc.integer(), (structure, seedA, seedB) => {
         const a = fill(structure, seedA);
         const b = fill(structure, seedB);
         if (!sameMaskKey(a, b)) return;
-        shared++;
+        sameKey++;
         expect(maskMessage(b)).toBe(maskMessage(a));
         const low = maskKeyHash(a);
         const high = maskKeyHashHigh();
@@ -222,7 +222,7 @@ describe('mask keys', () => {
     );
     // Not vacuous: many pairs of one structure share their key (hex values that start with a
     // letter in one and a digit in the other do not).
-    expect(shared).toBeGreaterThan(100);
+    expect(sameKey).toBeGreaterThan(100);
   });
 
   it('when messages differ in a word, then their keys differ', () => {
