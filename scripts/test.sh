@@ -11,7 +11,7 @@ bash scripts/ensure-system-deps.sh test
 echo "== typecheck"; npx tsc -p tsconfig.json --noEmit
 echo "== lint"; npx eslint .
 echo "== shellcheck"
-mapfile -t shell_files < <(find chaos-scripts scripts vm_provisioning -name '*.sh' -type f | sort)
+mapfile -t shell_files < <(find chaos-scripts scripts vm_provisioning tests -name '*.sh' -type f | sort)
 shellcheck -x "${shell_files[@]}" .ci/run
 echo "== build"; npx tsc -p tsconfig.build.json
 
