@@ -11,7 +11,7 @@
  * Run: `npm run bench -- --only status` or `node dist/bench/status-latency.js [seconds]`.
  */
 import { existsSync } from 'node:fs';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance as perf } from 'node:perf_hooks';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -22,7 +22,7 @@ import { startCoordinatorServer } from '../src/http/start-coordinator-server.js'
 import { createLogger } from '../src/logger.js';
 import { repoRoot } from './loghub.js';
 
-export type StatusBenchResult = { running: number; status: Percentiles; healthz: Percentiles; loopDelay: Percentiles };
+export type StatusBenchResult = { running: number; status: Percentiles; healthz: Percentiles; loopDelay: Percentiles; loopBusy: number };
 export type Percentiles = { requests: number; p50: number; p99: number; max: number };
 
 const RUNNING = 50;
@@ -55,6 +55,7 @@ export async function runStatusLatencyBench(log: (line: string) => void, seconds
   let stopping = false;
   let started = 0;
   let replaced = 0;
+  let busy = 0;
 
   const startOne = async (): Promise<void> => {
     const bundle = bundles[started++ % bundles.length]!;
@@ -83,6 +84,7 @@ export async function runStatusLatencyBench(log: (line: string) => void, seconds
     }
     const startedBefore = started;
     loop.enable();
+    const eluBefore = perf.eventLoopUtilization();
     // The clients run on a thread of their own: their work must not sit in the server's event loop.
     const worker = new Worker(new URL(import.meta.url), { workerData: { role: POLLER_ROLE, url: server.url, seconds, pollers: POLLERS, everyMs: POLL_EVERY_MS } satisfies PollerData });
     const tell = () => worker.postMessage([...running]);
@@ -98,6 +100,7 @@ export async function runStatusLatencyBench(log: (line: string) => void, seconds
       await worker.terminate();
     }
     loop.disable();
+    busy = perf.eventLoopUtilization(eluBefore).utilization;
     replaced = started - startedBefore;
   } finally {
     stopping = true;
@@ -107,12 +110,12 @@ export async function runStatusLatencyBench(log: (line: string) => void, seconds
 
   const ms = (ns: number) => ns / 1e6;
   const loopDelay: Percentiles = { requests: loop.count, p50: ms(loop.percentile(50)), p99: ms(loop.percentile(99)), max: ms(loop.max) };
-  const result: StatusBenchResult = { running: RUNNING, status: percentiles(times.status), healthz: percentiles(times.healthz), loopDelay };
+  const result: StatusBenchResult = { running: RUNNING, status: percentiles(times.status), healthz: percentiles(times.healthz), loopDelay, loopBusy: busy };
   log(`HTTP latency with ${RUNNING} incidents running (offline replays in real time, ${replaced} finished and replaced in the ${seconds} s measured), ${POLLERS} status pollers at most every ${POLL_EVERY_MS} ms each:`);
   for (const [name, p] of [['GET /status/:id', result.status], ['GET /healthz', result.healthz]] as const) {
     log(`  ${name.padEnd(16)} p50 ${p.p50.toFixed(1).padStart(7)} ms   p99 ${p.p99.toFixed(1).padStart(7)} ms   max ${p.max.toFixed(1).padStart(7)} ms   (${p.requests} requests)`);
   }
-  log(`  event loop delay p50 ${loopDelay.p50.toFixed(1).padStart(7)} ms   p99 ${loopDelay.p99.toFixed(1).padStart(7)} ms   max ${loopDelay.max.toFixed(1).padStart(7)} ms`);
+  log(`  event loop delay p50 ${loopDelay.p50.toFixed(1).padStart(7)} ms   p99 ${loopDelay.p99.toFixed(1).padStart(7)} ms   max ${loopDelay.max.toFixed(1).padStart(7)} ms   (loop busy ${(busy * 100).toFixed(0)} % of the time)`);
   return result;
 }
 
