@@ -45,7 +45,8 @@ export function diagnose(evidence: Evidence, logs: LogFindings | undefined, metr
   if (strongest.length === 0 && health.healthy) {
     // Confidence grows with what could be checked, and shrinks with the best doubt left.
     const coverage = Math.min(1, (metrics?.series.length ?? 0) / 6) * 0.15 + health.coverage * 0.75 + (logs ? 0.1 : 0);
-    const confidence = round(Math.max(0.5, coverage * (1 - (best?.confidence ?? 0))));
+    // Never certain: some fault may sit where no probe, limit or reference looks.
+    const confidence = round(Math.min(0.95, Math.max(0.5, coverage * (1 - (best?.confidence ?? 0)))));
     return {
       root_cause: {
         category: 'healthy',
