@@ -18,4 +18,5 @@ echo "== build"; npx tsc -p tsconfig.build.json
 jest() { node --experimental-vm-modules node_modules/jest/bin/jest.js "$@"; }
 echo "== unit tests"; jest --selectProjects unit
 # Integration tests share real resources (sshd, the sandbox host, PostgreSQL): one file at a time.
-echo "== integration tests"; jest --selectProjects integration --runInBand
+# Real servers, browsers and hosts: 30 s per test unless it says otherwise (jest's 5 s trips on a busy machine).
+echo "== integration tests"; jest --selectProjects integration --runInBand --testTimeout=30000
