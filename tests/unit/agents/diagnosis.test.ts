@@ -66,6 +66,9 @@ describe('diagnosis from evidence', () => {
     const evidence = await evidenceOf('service_kill');
     const hostile: Evidence = {
       ...evidence,
+      // The service manager's word names the culprit when discovery cannot tie the port to anyone.
+      inventory: null,
+      reference: null,
       snapshot: {
         ...evidence.snapshot!,
         services: [{ name: "x'; touch /tmp/pwned; echo '\n$(reboot)", active: false, manager: 'systemd' }],

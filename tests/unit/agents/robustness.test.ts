@@ -21,6 +21,12 @@ function withNoise(evidence: Evidence): Evidence {
   };
   return {
     ...evidence,
+    // Noise the host always makes: its known-good reference has the template too (a template the
+    // healthy host never printed is news, and rightly keeps it from "healthy").
+    reference: evidence.reference && {
+      ...evidence.reference,
+      log_templates: [...evidence.reference.log_templates, { stream: 'billing', template: 'invoice <*> rejected by payment gateway: card declined (code <*>)', per_min: 60 }],
+    },
     logs: {
       baseline: [...evidence.logs.baseline, noisyLogs(evidence.windows.baseline)],
       incident: [...evidence.logs.incident, noisyLogs(evidence.windows.incident)],

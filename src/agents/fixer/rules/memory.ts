@@ -3,6 +3,8 @@ import type { Culprit } from '../../findings.js';
 
 /** Memory used (against the host's memory cgroup limit when it has one) past which it is exhausted. */
 const EXHAUSTED_PCT = 92;
+/** RSS growth within the run that makes one process's growth primary evidence of a leak. */
+const LEAK_MB = 256;
 /** Pages swapped in+out per second that mean thrashing rather than housekeeping. */
 const THRASH_PAGES_PER_S = 200;
 
@@ -48,7 +50,10 @@ export function memory(f: Facts): Candidate {
   if (grower && grower.rss_growth_mb >= 64) {
     const name = groupByName([grower], () => 1)[0]!;
     culprit = { kind: 'process', name: name.name, pid: grower.pid, ...(grower.exe ? { exe: grower.exe } : {}), detail: `${describeProcess(name)}: RSS grew by ${grower.rss_growth_mb} MB to ${grower.incident_rss_mb} MB${grower.args ? `: ${grower.args.slice(0, 120)}` : ''}` };
-    signals.push({ weight: 0.45, primary: false, strength: clamp(grower.rss_growth_mb / 300), ref: { kind: 'process', ref: `process:${name.name}:${grower.pid}`, detail: culprit.detail ?? '' } });
+    // One process growing by hundreds of MB within minutes is a leak on its own, however large
+    // the host (on 24 GB, 1 GB is lost in the noise of the host-wide figure).
+    const leak = grower.rss_growth_mb >= Math.max(LEAK_MB, 0.03 * total);
+    signals.push({ weight: leak ? 0.55 : 0.45, primary: leak, strength: clamp(grower.rss_growth_mb / 300), ref: { kind: 'process', ref: `process:${name.name}:${grower.pid}`, detail: culprit.detail ?? '' } });
   } else if (largest && total > 0 && largest.total >= 0.25 * total) {
     // Already large when the run began: the biggest holder of the memory is the suspect.
     culprit = { kind: 'process', name: largest.name, pid: largest.pids[0]!, ...(largest.exe ? { exe: largest.exe } : {}), detail: `${describeProcess(largest)}: ${round(largest.total)} MB resident, ${Math.round((100 * largest.total) / total)}% of ${round(total)} MB; pids ${largest.pids.slice(0, 10).join(', ')}` };
