@@ -25,8 +25,8 @@ describe('the sandbox host', () => {
     expect(samples.length).toBeGreaterThanOrEqual(2);
     expect(samples[0]!.db?.max_connections).toBeGreaterThan(0);
     expect(samples.some((s) => s.disks.some((d) => d.mount === '/tmp'))).toBe(true);
-    expect(probes.filter((p) => p.target === 'http').every((p) => p.ok && p.status === 200)).toBe(true);
-    expect(probes.some((p) => p.target === 'db' && p.ok)).toBe(true);
+    expect(probes.filter((p) => p.kind === 'http').every((p) => p.ok && p.status === 200)).toBe(true);
+    expect(probes.some((p) => p.kind === 'db' && p.ok)).toBe(true);
   }, 60_000);
 
   it('when the snapshot and logs collectors run over SSH, then their output parses', async () => {
