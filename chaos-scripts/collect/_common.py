@@ -10,8 +10,9 @@ import json
 import os
 import re
 import stat
+import subprocess
 import sys
-from typing import BinaryIO, Dict, List, NamedTuple, NoReturn, Optional
+from typing import BinaryIO, Dict, List, NamedTuple, NoReturn, Optional, Tuple
 
 MIB = 1024 * 1024
 
@@ -137,6 +138,15 @@ def disk_usage(m: Mount) -> Optional[dict]:
         out["inodes_total"] = int(st.f_files)
         out["inodes_used_pct"] = round(min(100.0, max(0.0, 100.0 * (st.f_files - st.f_ffree) / st.f_files)), 1)
     return out
+
+
+def run(cmd: List[str], timeout: float = 10) -> Tuple[int, str]:
+    """A helper command's exit status and stdout (stderr dropped); 127 when it cannot run or times out."""
+    try:
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=timeout, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return 127, ""
+    return p.returncode, p.stdout.decode("utf-8", "replace")
 
 
 def emit(obj: object, out=None) -> None:

@@ -40,7 +40,6 @@ import os
 import re
 import shutil
 import socket
-import subprocess
 import sys
 import time
 from typing import Dict, List, Optional, Set, Tuple
@@ -70,11 +69,7 @@ ROTATED = re.compile(r"(?:\.\d+|\.old|-\d{8}|\.gz|\.xz|\.bz2|\.zst)$")
 
 
 def run(cmd: List[str], timeout: float = 5) -> Tuple[int, str]:
-    try:
-        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=timeout, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return 127, ""
-    return p.returncode, p.stdout.decode("utf-8", "replace")
+    return _common.run(cmd, timeout)
 
 
 def read_int(path: str) -> Optional[int]:

@@ -56,7 +56,6 @@ import re
 import shutil
 import socket
 import stat
-import subprocess
 import sys
 import time
 from typing import Dict, List, NamedTuple, Optional, Tuple
@@ -85,11 +84,7 @@ ERROR_RE = re.compile(
 
 
 def run(cmd: List[str], timeout: float = 10) -> Tuple[int, str]:
-    try:
-        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=timeout, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return 127, ""
-    return p.returncode, p.stdout.decode("utf-8", "replace")
+    return _common.run(cmd, timeout)
 
 
 # --- disks ----------------------------------------------------------------------------------------

@@ -1,3 +1,4 @@
+import { round } from '../agents/metrics/anomalies.js';
 import { allSeries } from '../agents/metrics/series.js';
 import { createLineMiner } from '../agents/log/line-miner.js';
 import type { HostInventory } from '../evidence/inventory.js';
@@ -92,8 +93,4 @@ function quantile(values: number[], q: number): number {
   const lo = Math.floor(pos);
   const hi = Math.ceil(pos);
   return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
-}
-
-function round(v: number): number {
-  return Math.round(v * 100) / 100;
 }

@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { InputError } from '../errors.js';
 import type { KnownGoodReference } from '../evidence/reference.js';
+import type { MetricSample, ProbeResult } from '../evidence/schema.js';
 import { probePlan } from '../evidence/probes.js';
 import { SshEvidenceSource } from '../evidence/ssh/ssh-evidence-source.js';
 import { connectTarget, type ConnectionDefaults } from '../ssh/connect-target.js';
@@ -79,7 +80,7 @@ export async function takeReference(name: string, options: TakeReferenceOptions)
 }
 
 /** What makes a steady state not "good": probes that failed, limits at their end. */
-function healthDoubts(samples: SteadySamples, probes: SteadyProbes): string[] {
+function healthDoubts(samples: MetricSample[], probes: ProbeResult[]): string[] {
   const doubts: string[] = [];
   for (const target of new Set(probes.map((p) => p.target))) {
     const mine = probes.filter((p) => p.target === target);
@@ -96,6 +97,3 @@ function healthDoubts(samples: SteadySamples, probes: SteadyProbes): string[] {
   }
   return doubts;
 }
-
-type SteadySamples = Awaited<ReturnType<SshEvidenceSource['observeSteadyState']>>['samples'];
-type SteadyProbes = Awaited<ReturnType<SshEvidenceSource['observeSteadyState']>>['probes'];

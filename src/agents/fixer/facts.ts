@@ -1,3 +1,5 @@
+import { median as ssMedian } from 'simple-statistics';
+import { round } from '../metrics/anomalies.js';
 import type { Evidence, MetricSample, Phase } from '../../evidence/schema.js';
 import { streamName, type Listener } from '../../evidence/inventory.js';
 import { referenceLabel, type LevelBand } from '../../evidence/reference.js';
@@ -233,13 +235,9 @@ export function clamp(v: number): number {
   return Math.max(0, Math.min(1, v));
 }
 
-export function round(v: number): number {
-  return Math.round(v * 100) / 100;
+/** Median of the values, 0 for none (simple-statistics throws on an empty list). */
+export function median(values: number[]): number {
+  return values.length ? ssMedian(values) : 0;
 }
 
-export function median(values: number[]): number {
-  if (!values.length) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
+export { round };
