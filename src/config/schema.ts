@@ -30,6 +30,8 @@ export const Config = z
     CHAOS_LEASE_S: z.coerce.number().int().min(5).max(600).default(30),
     CHAOS_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     CHAOS_PDF: EnvBoolean.default(true),
+    /** Remediation policy (YAML): what may auto-apply per target, command rules, a rate limit. Unset: every step waits for a human. */
+    CHAOS_POLICY_FILE: z.string().min(1).optional(),
   })
   .superRefine((c, ctx) => {
     if (!isLoopback(c.CHAOS_BIND) && !c.CHAOS_API_TOKEN) {
