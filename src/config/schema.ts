@@ -14,6 +14,8 @@ export const Config = z
     CHAOS_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
     CHAOS_BIND: z.string().min(1).default('127.0.0.1'),
     CHAOS_INCIDENTS_DIR: z.string().min(1).default('incidents'),
+    /** Where experiment folders are written (experiments/<id>/: summary, load.csv, junit.xml, report). */
+    CHAOS_EXPERIMENTS_DIR: z.string().min(1).default('experiments'),
     /** Required when CHAOS_BIND is not a loopback address. */
     CHAOS_API_TOKEN: z.string().min(16, 'CHAOS_API_TOKEN must be at least 16 characters').optional(),
     CHAOS_CHROMIUM_PATH: z.string().min(1).optional(),
