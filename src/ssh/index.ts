@@ -2,7 +2,9 @@
  * ssh/: the only way the coordinator talks to hosts.
  *
  * - policy: `loadTargets`, `resolveTarget` (enrollment, forbidden addresses, keys directory)
- * - mechanism: `SshConnection` (host-key check, channel pool, deadlines, bounded output, reconnect)
+ * - mechanism: `SshConnection` (host-key check, channel pool, reconnect; connection.ts), each
+ *   command a `ChannelRun` (deadline, kill sequence, bounded output; channel-run.ts), their
+ *   vocabulary in connection-types.ts
  * - per incident: `createConnectionRegistry` (one shared connection per host)
  * - command lines: `buildCommand`, `shellQuote`
  * - enrolment: `enrollTarget` (check, log in once, then write), `addTarget` (the pure file edit),
