@@ -118,6 +118,7 @@ export function buildOpenApi(version: string) {
           responses: { '200': { description: '`event: trace` per trace entry, then `event: end` with the final status', content: { 'text/event-stream': { schema: { type: 'string' } } } }, '404': problem },
         },
       },
+      '/incidents/{id}/audit': { get: { operationId: 'getAudit', tags: ['Reports'], summary: 'The audit log of the incident: approvals, steps with output tails, verifications, who did each', parameters: [idParam], responses: { '200': json('Audit entries, oldest first'), '404': problem } } },
       '/incidents/{id}/artifacts': { get: { operationId: 'listArtifacts', tags: ['Reports'], summary: 'Artifact names and sizes', parameters: [idParam], responses: { '200': json('Artifacts'), '404': problem } } },
       '/incidents/{id}/artifacts/{name}': {
         get: {

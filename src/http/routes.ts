@@ -6,10 +6,11 @@ import type { IncidentService } from '../incidents/incident-service.js';
 import { type IncidentRecord } from '../domain/index.js';
 import { StartIncidentRequest } from '../incidents/schema.js';
 import type { IncidentStore } from '../store/incident-store.js';
+import { AuditStore } from '../store/audit-store.js';
 import { validationProblem } from './errors.js';
 import { buildOpenApi } from './openapi.js';
 
-export type RouteDeps = { incidents: IncidentService; store: IncidentStore; version: string };
+export type RouteDeps = { incidents: IncidentService; store: IncidentStore; version: string; audit?: AuditStore };
 
 const CONTENT_TYPES: Record<string, string> = {
   '.json': 'application/json',
@@ -26,6 +27,7 @@ const CONTENT_TYPES: Record<string, string> = {
 /** HTTP only: parse, call the service, shape the answer. No business logic lives here. */
 export function createRoutes(deps: RouteDeps): Router {
   const { incidents, store } = deps;
+  const audit = deps.audit ?? new AuditStore(store);
   const router = Router();
 
   const start = async (req: Request, res: Response) => {
@@ -70,6 +72,12 @@ export function createRoutes(deps: RouteDeps): Router {
     const wasActive = incidents.isActive(id);
     const record = await incidents.stop(id);
     res.json({ incident_id: id, stopped: wasActive, status: record.status, chaos: record.chaos });
+  });
+
+  router.get('/incidents/:id/audit', async (req, res) => {
+    const id = incidentId(req);
+    const { entries, bad } = await audit.inspect(id);
+    res.json({ incident_id: id, entries, ...(bad.length ? { unreadable_lines: bad } : {}) });
   });
 
   router.post('/halt', async (_req, res) => {
@@ -192,5 +200,6 @@ function links(id: string) {
     report_pdf: `/report/${id}?format=pdf`,
     artifacts: `/incidents/${id}/artifacts`,
     stop: `/incidents/${id}/stop`,
+    audit: `/incidents/${id}/audit`,
   };
 }
