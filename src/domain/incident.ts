@@ -38,6 +38,22 @@ export const IncidentTarget = z.discriminatedUnion('kind', [
 ]);
 export type IncidentTarget = z.infer<typeof IncidentTarget>;
 
+/** What opened an incident: a person (API, CLI, dashboard), an alert (POST /alerts), or watch mode. */
+export const IncidentTrigger = z.enum(['manual', 'alert', 'watch']);
+export type IncidentTrigger = z.infer<typeof IncidentTrigger>;
+
+/** The alert an incident was opened for (SPEC §12); `resolved_at` is set when its resolution arrives. */
+export const IncidentAlert = z.object({
+  source: z.enum(['alertmanager', 'generic']),
+  fingerprint: z.string().min(1).max(128),
+  name: z.string().max(256),
+  labels: z.record(z.string(), z.string()),
+  runbook_url: z.string().max(2048).nullable(),
+  fired_at: z.string().nullable(),
+  resolved_at: z.string().nullable(),
+});
+export type IncidentAlert = z.infer<typeof IncidentAlert>;
+
 export const IncidentRecord = z.object({
   id: IncidentId,
   scenario: ScenarioName,
@@ -59,5 +75,10 @@ export const IncidentRecord = z.object({
     })
     .nullable(),
   error: z.string().nullable(),
+  /** Absent on records written before triggers existed: those were all manual. */
+  trigger: IncidentTrigger.optional(),
+  /** When the fault was detected (watch mode: the sample that completed the out-of-band streak). */
+  detected_at: z.string().nullable().optional(),
+  alert: IncidentAlert.optional(),
 });
 export type IncidentRecord = z.infer<typeof IncidentRecord>;

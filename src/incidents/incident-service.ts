@@ -10,7 +10,7 @@ import { TRACE_QUARANTINE, type BadTraceLine, type IncidentStore } from '../stor
 import type { ChaosController } from './chaos.js';
 import { newIncidentId } from '../domain/index.js';
 import { runPipeline } from './pipeline.js';
-import { AgentName, type IncidentRecord, type IncidentTarget, type TraceEntry } from '../domain/index.js';
+import { AgentName, type IncidentAlert, type IncidentRecord, type IncidentTarget, type IncidentTrigger, type TraceEntry } from '../domain/index.js';
 import { type StartIncidentRequest } from './schema.js';
 
 /** What a connector opens for one incident: where evidence comes from and what injects chaos. */
@@ -44,6 +44,9 @@ export type IncidentServiceDeps = {
 
 type Active = { record: IncidentRecord; controller: AbortController; done: Promise<IncidentRecord> };
 
+/** Who opened an incident, recorded in incident.json: an alert (POST /alerts) or watch mode; default manual. */
+export type IncidentOrigin = { trigger?: IncidentTrigger; detected_at?: string | null; alert?: IncidentAlert };
+
 /** What `GET /status` shows of one incident; `traceProblems`: trace lines that were skipped. */
 export type IncidentView =
   | { state: 'ok'; record: IncidentRecord; trace: TraceEntry[]; traceProblems: { line: number; kind: BadTraceLine['kind'] }[] }
@@ -64,6 +67,7 @@ export class IncidentService {
   private readonly admissions = new Set<Admission>();
   private readonly starting = new Set<Promise<unknown>>();
   private readonly feed = new EventEmitter();
+  private readonly haltListeners: (() => Promise<void>)[] = [];
   private accepting = true;
 
   constructor(private readonly deps: IncidentServiceDeps) {
@@ -71,16 +75,16 @@ export class IncidentService {
   }
 
   /** Validated request in, incident id out; the pipeline runs in the background. */
-  async start(request: StartIncidentRequest): Promise<{ record: IncidentRecord; done: Promise<IncidentRecord> }> {
+  async start(request: StartIncidentRequest, origin: IncidentOrigin = {}): Promise<{ record: IncidentRecord; done: Promise<IncidentRecord> }> {
     // Admission is decided before the first await: a burst of requests cannot all pass the caps.
     const admission = this.admit(request);
-    const starting = this.open(request, admission);
+    const starting = this.open(request, admission, origin);
     // A drain waits for starts under way: each ends refused or running, and running ones are stopped.
     this.starting.add(starting);
     return starting.finally(() => this.starting.delete(starting));
   }
 
-  private async open(request: StartIncidentRequest, admission: Admission): Promise<{ record: IncidentRecord; done: Promise<IncidentRecord> }> {
+  private async open(request: StartIncidentRequest, admission: Admission, origin: IncidentOrigin): Promise<{ record: IncidentRecord; done: Promise<IncidentRecord> }> {
     let opened: OpenedTarget;
     try {
       const log = this.deps.log.child({ scenario: request.scenario });
@@ -98,7 +102,7 @@ export class IncidentService {
       throw error;
     }
     try {
-      return await this.launch(request, opened, admission);
+      return await this.launch(request, opened, admission, origin);
     } catch (error) {
       this.release(admission);
       await opened.source.close().catch(() => null);
@@ -140,7 +144,7 @@ export class IncidentService {
     this.admissions.delete(admission);
   }
 
-  private async launch(request: StartIncidentRequest, opened: OpenedTarget, admission: Admission): Promise<{ record: IncidentRecord; done: Promise<IncidentRecord> }> {
+  private async launch(request: StartIncidentRequest, opened: OpenedTarget, admission: Admission, origin: IncidentOrigin): Promise<{ record: IncidentRecord; done: Promise<IncidentRecord> }> {
     const now = new Date();
     const record: IncidentRecord = {
       id: newIncidentId(now),
@@ -157,6 +161,9 @@ export class IncidentService {
       phase_ms: {},
       outcome: null,
       error: null,
+      trigger: origin.trigger ?? 'manual',
+      ...(origin.detected_at !== undefined ? { detected_at: origin.detected_at } : {}),
+      ...(origin.alert ? { alert: origin.alert } : {}),
     };
     await this.deps.store.create(record);
     this.deps.observer?.incidentStarted?.({ incidentId: record.id, scenario: record.scenario, targetKind: record.target.kind });
@@ -206,8 +213,15 @@ export class IncidentService {
     return active.done;
   }
 
+  /** Told on every halt (and so on drain): watch mode stops its watches there. */
+  onHalt(listener: () => Promise<void>): void {
+    this.haltListeners.push(listener);
+  }
+
   /** Stops every running incident; idempotent. Returns the ids that were running. */
   async halt(reason = 'halted by request'): Promise<string[]> {
+    // Whatever would open new incidents by itself stops first, so nothing starts behind the halt.
+    await Promise.allSettled(this.haltListeners.map((listener) => listener()));
     const ids = [...this.active.keys()];
     await Promise.all(ids.map((id) => this.stop(id, reason)));
     return ids;
@@ -215,6 +229,11 @@ export class IncidentService {
 
   isActive(id: string): boolean {
     return this.active.has(id);
+  }
+
+  /** Settles when the incident is no longer running (at once when it is not). */
+  async whenSettled(id: string): Promise<void> {
+    await this.active.get(id)?.done.catch(() => undefined);
   }
 
   async get(id: string): Promise<{ record: IncidentRecord; trace: TraceEntry[] }> {
