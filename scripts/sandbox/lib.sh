@@ -147,6 +147,40 @@ init_up() {
   say "init: started (host pid $PID, pid 1 in the $SBX_TAG)"
 }
 
+# The sshd_config of an instance, on stdout: listening on $SBX_ADDR:$1, host key $2, only user $3,
+# keys only, no forwarding, OpenSSH's default MaxSessions (the coordinator's pool stays below it).
+# $4 names what generated it (the config's first line).
+sshd_config_text() {
+  local port=$1 host_key=$2 user=$3 generator=$4
+  cat <<EOF
+# $generator
+ListenAddress $SBX_ADDR:$port
+HostKey $host_key
+PidFile /run/sshd.pid
+AllowUsers $user
+PermitRootLogin no
+PubkeyAuthentication yes
+AuthorizedKeysFile .ssh/authorized_keys
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+# Without PAM: no pam_systemd/pam_loginuid in a namespace. provision.sh sets the password to '*'.
+UsePAM no
+PermitUserEnvironment no
+X11Forwarding no
+AllowTcpForwarding no
+AllowAgentForwarding no
+PermitTunnel no
+UseDNS no
+PrintMotd no
+MaxSessions 10
+MaxStartups 30:30:100
+ClientAliveInterval 15
+ClientAliveCountMax 3
+LogLevel INFO
+Subsystem sftp internal-sftp
+EOF
+}
+
 # sshd inside the instance, from the config file $1 (PidFile /run/sshd.pid), listening on port $2:
 # reloaded if it runs, else started. It logs to /var/log/auth.log inside ($SBX_STATE/log outside).
 sshd_up() {
