@@ -54,6 +54,13 @@ export const IncidentAlert = z.object({
 });
 export type IncidentAlert = z.infer<typeof IncidentAlert>;
 
+/** The experiment run whose fault an incident carried (SPEC §11): the experiment lists it too. */
+export const IncidentExperiment = z.object({
+  id: z.string().regex(/^exp-\d{8}-\d{6}-[0-9a-z]{10}$/),
+  run: z.number().int().min(1),
+});
+export type IncidentExperiment = z.infer<typeof IncidentExperiment>;
+
 export const IncidentRecord = z.object({
   id: IncidentId,
   scenario: ScenarioName,
@@ -80,5 +87,6 @@ export const IncidentRecord = z.object({
   /** When the fault was detected (watch mode: the sample that completed the out-of-band streak). */
   detected_at: z.string().nullable().optional(),
   alert: IncidentAlert.optional(),
+  experiment: IncidentExperiment.optional(),
 });
 export type IncidentRecord = z.infer<typeof IncidentRecord>;

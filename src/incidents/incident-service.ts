@@ -10,7 +10,7 @@ import { TRACE_QUARANTINE, type BadTraceLine, type IncidentStore } from '../stor
 import type { ChaosController } from './chaos.js';
 import { newIncidentId } from '../domain/index.js';
 import { runPipeline } from './pipeline.js';
-import { AgentName, type IncidentAlert, type IncidentRecord, type IncidentTarget, type IncidentTrigger, type TraceEntry } from '../domain/index.js';
+import { AgentName, type IncidentAlert, type IncidentExperiment, type IncidentRecord, type IncidentTarget, type IncidentTrigger, type TraceEntry } from '../domain/index.js';
 import { type StartIncidentRequest } from './schema.js';
 
 /** What a connector opens for one incident: where evidence comes from and what injects chaos. */
@@ -45,7 +45,7 @@ export type IncidentServiceDeps = {
 type Active = { record: IncidentRecord; controller: AbortController; done: Promise<IncidentRecord> };
 
 /** Who opened an incident, recorded in incident.json: an alert (POST /alerts) or watch mode; default manual. */
-export type IncidentOrigin = { trigger?: IncidentTrigger; detected_at?: string | null; alert?: IncidentAlert };
+export type IncidentOrigin = { trigger?: IncidentTrigger; detected_at?: string | null; alert?: IncidentAlert; experiment?: IncidentExperiment };
 
 /** What `GET /status` shows of one incident; `traceProblems`: trace lines that were skipped. */
 export type IncidentView =
@@ -164,6 +164,7 @@ export class IncidentService {
       trigger: origin.trigger ?? 'manual',
       ...(origin.detected_at !== undefined ? { detected_at: origin.detected_at } : {}),
       ...(origin.alert ? { alert: origin.alert } : {}),
+      ...(origin.experiment ? { experiment: origin.experiment } : {}),
     };
     await this.deps.store.create(record);
     this.deps.observer?.incidentStarted?.({ incidentId: record.id, scenario: record.scenario, targetKind: record.target.kind });
