@@ -9,12 +9,16 @@ import type { Logger } from './logger.js';
 import type { CoordinatorObserver } from './observability/observers.js';
 import { removeStaleBrowserProfiles } from './report/render/profiles.js';
 import { createReportServices } from './report/report-services.js';
+import { ExperimentService } from './experiments/experiment-service.js';
+import { ExperimentStore } from './store/experiment-store.js';
 import { IncidentStore } from './store/incident-store.js';
 import { ReferenceStore } from './store/reference-store.js';
 
 export type Coordinator = {
   store: IncidentStore;
   incidents: IncidentService;
+  /** Experiments (SPEC §11): runs of a steady-state hypothesis under load, with their outputs. */
+  experiments: ExperimentService;
   version: string;
   close: () => Promise<void>;
 };
@@ -66,11 +70,27 @@ export async function createCoordinator(
   });
   const recovered = await incidents.recoverInterrupted();
   if (recovered.length) log.warn({ incidents: recovered }, 'Marked incidents interrupted by a previous crash');
+  const experimentStore = new ExperimentStore(config.CHAOS_EXPERIMENTS_DIR);
+  await experimentStore.init();
+  const experiments = new ExperimentService({
+    store: experimentStore,
+    incidents,
+    incidentStore: store,
+    targetsFile: config.CHAOS_TARGETS_FILE,
+    keysDir: config.CHAOS_KEYS_DIR,
+    output: report.services,
+    log,
+  });
+  const interrupted = await experiments.recoverInterrupted();
+  if (interrupted.length) log.warn({ experiments: interrupted }, 'Marked experiments interrupted by a previous crash');
   return {
     store,
     incidents,
+    experiments,
     version: packageVersion(),
     close: async () => {
+      // Experiments first: a run must not open its next incident while incidents drain.
+      await experiments.drain();
       await incidents.drain();
       await report.close();
     },
