@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { IncidentId } from './incident-id.js';
 import { RootCauseCategory, ScenarioName } from './taxonomy.js';
+import { IncidentTimings } from './timings.js';
 
 export const IncidentStatus = z.enum(['running', 'completed', 'failed', 'aborted', 'interrupted']);
 export type IncidentStatus = z.infer<typeof IncidentStatus>;
@@ -82,6 +83,8 @@ export const IncidentRecord = z.object({
     })
     .nullable(),
   error: z.string().nullable(),
+  /** Fault start, detection, diagnosis, approval, mitigation, recovery; MTTD and MTTR. Absent on records written before timings existed. */
+  timings: IncidentTimings.optional(),
   /** Absent on records written before triggers existed: those were all manual. */
   trigger: IncidentTrigger.optional(),
   /** When the fault was detected (watch mode: the sample that completed the out-of-band streak). */

@@ -2,4 +2,5 @@
 export * from './incident-id.js';
 export * from './incident.js';
 export * from './taxonomy.js';
+export * from './timings.js';
 export * from './trace.js';

@@ -61,7 +61,7 @@ export function createRoutes(deps: RouteDeps): Router {
       return;
     }
     const { record } = view;
-    res.json({ ...summary(record), agents: record.agents, chaos: record.chaos, phase_ms: record.phase_ms, options: record.options, trace: view.trace, ...problems, artifacts, links: links(id) });
+    res.json({ ...summary(record), agents: record.agents, chaos: record.chaos, phase_ms: record.phase_ms, timings: record.timings ?? null, options: record.options, trace: view.trace, ...problems, artifacts, links: links(id) });
   };
   router.get('/status/:id', status);
   router.get('/incidents/:id', status);

@@ -12,6 +12,8 @@ import type { IncidentStore } from '../store/incident-store.js';
 import type { ChaosController } from './chaos.js';
 import type { AgentName, IncidentRecord, PipelinePhase, TraceActor, TraceEntry, TraceEntryType } from '../domain/index.js';
 import type { StartIncidentRequest } from './schema.js';
+import type { IncidentTimings, TimingKey } from '../domain/timings.js';
+import { detectionTimings, markTiming } from './timings.js';
 
 export type PipelineDeps = {
   store: IncidentStore;
@@ -58,7 +60,9 @@ export async function runPipeline(record: IncidentRecord, options: StartIncident
       await run.phase('chaos', async () => {
         run.setChaos({ state: 'pending', detail: chaos.description });
         const detail = await chaos.inject(signal);
-        source.markFault('started', new Date());
+        const injectedAt = new Date();
+        source.markFault('started', injectedAt);
+        await run.mark('fault_started_at', injectedAt);
         run.setChaos({ state: 'injected', detail });
         return detail;
       });
@@ -71,6 +75,7 @@ export async function runPipeline(record: IncidentRecord, options: StartIncident
       // The evidence boundary: host strings become well-formed here, whatever source they came from.
       evidence = sanitizeEvidence(await source.finish(signal));
       for (const agent of ANALYSIS_AGENTS) await run.agent(agent, evidence, findings, signal);
+      await run.detected(evidence, findings);
       return `${ANALYSIS_AGENTS.length} agents ran`;
     });
   } catch (error) {
@@ -169,6 +174,21 @@ class IncidentRun {
     const ms = Date.now() - started;
     await this.update({ phase_ms: { ...this.record.phase_ms, [phase]: ms } });
     await this.trace('Coordinator', 'phase', { phase, state: 'finished', duration_ms: ms, detail });
+  }
+
+  /** Sets one of the incident's timings (incidents/timings.ts) and saves the record. */
+  async mark(key: TimingKey, at: Date | string | null, source: IncidentTimings['fault_start_source'] = 'injected'): Promise<void> {
+    await this.update({ timings: markTiming(this.record, key, at, source).timings });
+  }
+
+  /** Once the agents have concluded: when the fault began, when it was first seen, when it was diagnosed. */
+  async detected(evidence: Evidence, findings: Partial<Findings>): Promise<void> {
+    const found = detectionTimings(evidence, findings);
+    let record = markTiming(this.record, 'fault_started_at', found.fault_started_at, found.fault_start_source ?? 'estimated');
+    record = markTiming(record, 'detected_at', found.detected_at);
+    const fixer = this.record.agents.find((a) => a.name === 'FixerAgent');
+    if (findings.FixerAgent && fixer?.finished_at) record = markTiming(record, 'diagnosed_at', fixer.finished_at);
+    await this.update({ timings: record.timings });
   }
 
   setChaos(chaos: IncidentRecord['chaos']): void {
@@ -294,6 +314,10 @@ class IncidentRun {
       agents,
       outcome: diagnosis ? { category: diagnosis.category, culprit: diagnosis.culprit?.name ?? null, confidence: diagnosis.confidence } : null,
     });
+    const timings = this.record.timings;
+    if (timings && (timings.mttd_s !== null || timings.mttr_s !== null)) {
+      this.deps.observer?.timingsMeasured?.({ incidentId: this.record.id, category: this.record.outcome?.category ?? null, mttd_s: timings.mttd_s, mttr_s: timings.mttr_s });
+    }
     await this.trace('Coordinator', 'result', {
       summary: `incident ${this.record.status}${diagnosis ? `: ${diagnosis.category}` : ''}`,
       status: this.record.status,

@@ -64,6 +64,22 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Coord
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers: [registry],
   });
+  // Seconds from a fault's start to its detection, and to its verified recovery (SPEC §10).
+  const timingBuckets = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800, 3600];
+  const mttd = new Histogram({
+    name: 'chaos_mttd_seconds',
+    help: 'Time to detect: seconds from the fault starting to its first evidence, by diagnosed category',
+    labelNames: ['category'] as const,
+    buckets: timingBuckets,
+    registers: [registry],
+  });
+  const mttr = new Histogram({
+    name: 'chaos_mttr_seconds',
+    help: 'Time to recover: seconds from the fault starting to the verified recovery, by diagnosed category',
+    labelNames: ['category'] as const,
+    buckets: timingBuckets,
+    registers: [registry],
+  });
   const reportRender = new Histogram({
     name: 'chaos_report_render_seconds',
     help: 'Time to render a report document, by format and outcome',
@@ -90,6 +106,10 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Coord
     incidentFinished({ incidentId, scenario, status, category }) {
       phases.delete(incidentId);
       finished.inc({ scenario, status, category: category ?? 'none' });
+    },
+    timingsMeasured({ category, mttd_s, mttr_s }) {
+      if (mttd_s !== null) mttd.observe({ category: category ?? 'none' }, mttd_s);
+      if (mttr_s !== null) mttr.observe({ category: category ?? 'none' }, mttr_s);
     },
     recordSshCommand({ host, outcome, durationMs }) {
       sshCommands.inc({ host, outcome });

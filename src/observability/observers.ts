@@ -10,6 +10,11 @@ export type IncidentObserver = {
   phaseChanged?(event: { incidentId: string; phase: PipelinePhase }): void;
   agentFinished?(event: { incidentId: string; agent: AgentName; state: AgentState['state']; durationMs: number }): void;
   incidentFinished?(event: { incidentId: string; scenario: ScenarioName; status: IncidentStatus; category: RootCauseCategory | null }): void;
+  /**
+   * MTTD and MTTR of an incident, each once: the pipeline reports what is known when it ends;
+   * whoever marks a later recovery (the remediation engine) reports that one with `mttd_s: null`.
+   */
+  timingsMeasured?(event: { incidentId: string; category: RootCauseCategory | null; mttd_s: number | null; mttr_s: number | null }): void;
 };
 
 /** How one remote command ended: `unknown` is a channel that closed without an exit status. */

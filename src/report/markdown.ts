@@ -8,11 +8,12 @@ import type { IncidentRecord, TraceEntry } from '../domain/index.js';
 import { referenceLabel, type KnownGoodReference } from '../evidence/reference.js';
 import type { Window } from '../evidence/schema.js';
 import { visible, visibleLine } from '../evidence/sanitize.js';
+import { timingsLine, timingsSection } from './timings-section.js';
 
 export type ReportChart = { key: string; title: string; file: string };
 
 export type ReportInput = {
-  incident: Pick<IncidentRecord, 'id' | 'created_at' | 'chaos' | 'agents' | 'target'>;
+  incident: Pick<IncidentRecord, 'id' | 'created_at' | 'chaos' | 'agents' | 'target' | 'timings'>;
   host: string;
   source: 'offline' | 'ssh';
   windows: { baseline: Window; incident: Window; recovery?: Window | undefined };
@@ -83,6 +84,8 @@ export function buildReportMarkdown(input: ReportInput): string {
   } else {
     out.push('The FixerAgent did not produce a diagnosis; see the agents table and the timeline below.', '');
   }
+
+  out.push(...timingsSection(incident.timings));
 
   if (diagnosis) {
     out.push('## Root cause and evidence', '');
@@ -219,7 +222,7 @@ export function buildReportMarkdown(input: ReportInput): string {
   return out.join('\n');
 }
 
-export function buildSlackSummary(input: { incidentId: string; host: string; findings: Partial<Findings>; reportPath: string }): string {
+export function buildSlackSummary(input: { incidentId: string; host: string; findings: Partial<Findings>; reportPath: string; timings?: IncidentRecord['timings'] }): string {
   const d = input.findings.FixerAgent;
   const risk = input.findings.TesterAgent?.risk;
   const lines = [
@@ -231,6 +234,8 @@ export function buildSlackSummary(input: { incidentId: string; host: string; fin
   const m = input.findings.MetricsAgent;
   if (m?.time_to_detect_s != null) lines.push(`Detected ${m.time_to_detect_s} s after the fault began`);
   if (m?.recovery) lines.push(m.recovery.recovered ? `Recovered ${m.recovery.recovery_s} s after the revert` : `Not recovered within ${m.recovery.watched_s} s of the revert`);
+  const timed = timingsLine(input.timings);
+  if (timed) lines.push(timed);
   lines.push(`Report: ${input.reportPath}`);
   return `${lines.join('\n')}\n`;
 }

@@ -44,7 +44,7 @@ export const reporterAgent: Agent<'ReporterAgent'> = {
         ...pdf,
       });
 
-      const summary = buildSlackSummary({ incidentId: incident.id, host: evidence.host, findings, reportPath: `incidents/${incident.id}/report.md` });
+      const summary = buildSlackSummary({ incidentId: incident.id, host: evidence.host, findings, reportPath: `incidents/${incident.id}/report.md`, timings: incident.timings });
       written.push(await input.artifacts.write('slack_summary.txt', summary));
       const slack = await postSlack(input, summary);
       if (slack.state === 'failed') await input.trace('warning', { summary: `Slack webhook failed: ${slack.detail ?? ''}`, ...slack });
