@@ -13,12 +13,20 @@ import { ExperimentService } from './experiments/experiment-service.js';
 import { ExperimentStore } from './store/experiment-store.js';
 import { IncidentStore } from './store/incident-store.js';
 import { ReferenceStore } from './store/reference-store.js';
+import { AlertService } from './alerts/alert-service.js';
+import { AlertMemoryStore } from './store/alert-memory-store.js';
+import { WatchService } from './watch/watch-service.js';
+import { loadTargets } from './ssh/targets.js';
 
 export type Coordinator = {
   store: IncidentStore;
   incidents: IncidentService;
   /** Experiments (SPEC §11): runs of a steady-state hypothesis under load, with their outputs. */
   experiments: ExperimentService;
+  /** POST /alerts: alerts in, investigations out. */
+  alerts: AlertService;
+  /** Watch mode: targets sampled continuously, investigated when they leave their band. */
+  watches: WatchService;
   version: string;
   close: () => Promise<void>;
 };
@@ -83,15 +91,39 @@ export async function createCoordinator(
   });
   const interrupted = await experiments.recoverInterrupted();
   if (interrupted.length) log.warn({ experiments: interrupted }, 'Marked experiments interrupted by a previous crash');
+  const alerts = new AlertService({
+    incidents,
+    store,
+    memory: new AlertMemoryStore(config.CHAOS_STATE_DIR, log),
+    // No targets file yet: every alert is unmapped, and the answer says so.
+    targets: async () => (await loadTargets(config.CHAOS_TARGETS_FILE).catch(() => ({ targets: [] }))).targets,
+    instanceLabel: config.CHAOS_ALERT_INSTANCE_LABEL,
+    cooldownS: config.CHAOS_ALERT_COOLDOWN_S,
+    log: log.child({ component: 'alerts' }),
+  });
+  const watches = new WatchService({
+    incidents,
+    appendTrace: (id, entry) => store.appendTrace(id, entry),
+    targetsFile: config.CHAOS_TARGETS_FILE,
+    keysDir: config.CHAOS_KEYS_DIR,
+    references: new ReferenceStore(config.CHAOS_STATE_DIR, log),
+    log,
+  });
+  // Halt-all stops the watches too: nothing opens a new incident behind the halt.
+  incidents.onHalt(async () => void (await watches.stopAll()));
   return {
     store,
     incidents,
     experiments,
+    alerts,
+    watches,
     version: packageVersion(),
     close: async () => {
+      await watches.close();
       // Experiments first: a run must not open its next incident while incidents drain.
       await experiments.drain();
       await incidents.drain();
+      await alerts.flush();
       await report.close();
     },
   };

@@ -28,7 +28,7 @@ export type AgentInput = {
   /** Findings of the agents that ran before (and succeeded). */
   findings: Partial<Findings>;
   /** What the report header needs: id, timestamps, chaos state. Never used for diagnosis. */
-  incident: Pick<IncidentRecord, 'id' | 'created_at' | 'chaos' | 'agents' | 'target' | 'timings'>;
+  incident: Pick<IncidentRecord, 'id' | 'created_at' | 'chaos' | 'agents' | 'target' | 'timings' | 'trigger' | 'detected_at' | 'alert'>;
   trace: (type: TraceEntryType, content: unknown) => Promise<void>;
   /** The trace so far (the ReporterAgent's timeline). */
   readTrace: () => Promise<TraceEntry[]>;

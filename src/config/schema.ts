@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { GenericAlertMapping } from '../alerts/schema.js';
 
 /** Booleans from the environment: only these spellings, so a typo fails loudly. */
 const EnvBoolean = z
@@ -32,6 +33,30 @@ export const Config = z
     CHAOS_LEASE_S: z.coerce.number().int().min(5).max(600).default(30),
     CHAOS_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     CHAOS_PDF: EnvBoolean.default(true),
+    /** POST /alerts: the alert label naming the host an alert is about (its value: host, host:port or a target name). */
+    CHAOS_ALERT_INSTANCE_LABEL: z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]{0,127}$/, 'must be a Prometheus label name').default('instance'),
+    /** A repeat of an alert within this many seconds of the incident it opened opens nothing. */
+    CHAOS_ALERT_COOLDOWN_S: z.coerce.number().int().min(0).max(604_800).default(900),
+    /** POST /alerts/generic: JSON pointers to each alert's name, instance, status (and fingerprint, runbook_url…), as JSON. */
+    CHAOS_ALERT_GENERIC_MAPPING: z
+      .string()
+      .transform((text, ctx) => {
+        let json: unknown;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          ctx.addIssue({ code: 'custom', message: 'CHAOS_ALERT_GENERIC_MAPPING must be JSON, e.g. {"name":"/title","instance":"/host","status":"/state"}' });
+          return z.NEVER;
+        }
+        const parsed = GenericAlertMapping.safeParse(json);
+        if (!parsed.success) {
+          const issue = parsed.error.issues[0]!;
+          ctx.addIssue({ code: 'custom', message: `CHAOS_ALERT_GENERIC_MAPPING: ${issue.path.join('.') || 'mapping'}: ${issue.message}` });
+          return z.NEVER;
+        }
+        return parsed.data;
+      })
+      .optional(),
     /** Remediation policy (YAML): what may auto-apply per target, command rules, a rate limit. Unset: every step waits for a human. */
     CHAOS_POLICY_FILE: z.string().min(1).optional(),
   })

@@ -12,6 +12,9 @@ import { requireBearerToken } from './auth.js';
 import { createDocsRouter } from './docs.js';
 import { errorHandler } from './errors.js';
 import { createMetricsRoute, type MetricsSource } from './metrics-route.js';
+import { createAlertRoutes, type AlertRouteDeps } from './alerts-routes.js';
+import { createWatchRoutes } from './watch-routes.js';
+import type { WatchService } from '../watch/watch-service.js';
 import { createRoutes } from './routes.js';
 
 export type AppDeps = {
@@ -24,6 +27,10 @@ export type AppDeps = {
   showStacks?: boolean;
   /** The coordinator's metrics for GET /metrics; without them, a registry of process metrics only. */
   metrics?: MetricsSource;
+  /** POST /alerts and /alerts/generic; absent, those routes are not served. */
+  alerts?: AlertRouteDeps;
+  /** Watch mode's routes; absent, not served. */
+  watches?: WatchService;
 };
 
 /** The Express app, wired from its dependencies; nothing here reads the environment. */
@@ -47,6 +54,8 @@ export function createApp(deps: AppDeps): Express {
   app.use(requireBearerToken(deps.apiToken));
   app.use(express.json({ limit: deps.maxBodyBytes, strict: true, type: ['application/json', 'application/*+json'] }));
   app.use(createRoutes({ incidents: deps.incidents, store: deps.store, version: deps.version }));
+  if (deps.alerts) app.use(createAlertRoutes(deps.alerts));
+  if (deps.watches) app.use(createWatchRoutes(deps.watches));
   app.use(createMetricsRoute(deps.metrics ?? createMetrics()));
   app.use((req, res) => {
     const hint = req.method === 'GET' && req.path === '/' ? ': the dashboard is served to browsers (Accept: text/html); the API is described at /openapi.json and /docs' : '';

@@ -28,6 +28,8 @@ export async function startCoordinatorServer(config: Config, log: Logger, option
     version: coordinator.version,
     showStacks: options.showStacks ?? false,
     metrics,
+    alerts: { alerts: coordinator.alerts, instanceLabel: config.CHAOS_ALERT_INSTANCE_LABEL, genericMapping: config.CHAOS_ALERT_GENERIC_MAPPING ?? null },
+    watches: coordinator.watches,
   });
   const server = await startWebServer(app, config.CHAOS_PORT, config.CHAOS_BIND);
   return {

@@ -13,7 +13,7 @@ import { timingsLine, timingsSection } from './timings-section.js';
 export type ReportChart = { key: string; title: string; file: string };
 
 export type ReportInput = {
-  incident: Pick<IncidentRecord, 'id' | 'created_at' | 'chaos' | 'agents' | 'target' | 'timings'>;
+  incident: Pick<IncidentRecord, 'id' | 'created_at' | 'chaos' | 'agents' | 'target' | 'timings' | 'trigger' | 'detected_at' | 'alert'>;
   host: string;
   source: 'offline' | 'ssh';
   windows: { baseline: Window; incident: Window; recovery?: Window | undefined };
@@ -46,6 +46,19 @@ function referenceCell(input: ReportInput): string {
   return `${referenceLabel(r, input.windows.incident.end)}: ${ports} listening ports, ${r.inventory.services.length} services, ${r.probes.length} probes, ${r.log_templates.length} log templates${r.incident_id ? `, from incident ${code(r.incident_id)}` : ''}`;
 }
 
+/** Who opened the incident when no person did: the alert (and its runbook) or watch mode. */
+function originRows(incident: Pick<IncidentRecord, 'trigger' | 'detected_at' | 'alert'>): string[] {
+  const rows: string[] = [];
+  const a = incident.alert;
+  if (incident.trigger === 'alert' && a) {
+    rows.push(`| Opened by | alert ${code(a.name)} (fingerprint ${code(a.fingerprint)}), firing since ${a.fired_at ?? 'unknown'}${a.resolved_at ? `, resolved ${a.resolved_at}` : ''} |`);
+    // The annotation is the alert rule author's text: shown as code, never as a live link.
+    rows.push(`| Runbook | ${a.runbook_url ? code(a.runbook_url) : 'none in the alert (annotation runbook_url)'} |`);
+  }
+  if (incident.trigger === 'watch') rows.push(`| Opened by | watch mode: the host left its known-good band; detected ${incident.detected_at ?? 'at an unknown time'} |`);
+  return rows;
+}
+
 export function categoryTitle(category: string): string {
   return CATEGORY_TITLE[category] ?? category;
 }
@@ -63,6 +76,7 @@ export function buildReportMarkdown(input: ReportInput): string {
   out.push(`| Incident window | ${input.windows.incident.start} → ${input.windows.incident.end} |`);
   if (input.windows.recovery) out.push(`| Recovery watch | ${input.windows.recovery.start} → ${input.windows.recovery.end} |`);
   out.push(`| Incident opened | ${incident.created_at} |`);
+  out.push(...originRows(incident));
   out.push(`| Report written | ${input.now.toISOString()} |`);
   out.push(`| Chaos | ${cell(incident.chaos.state.replaceAll('_', ' '))}${incident.chaos.detail ? `: ${cell(incident.chaos.detail)}` : ''} |`);
   out.push(`| Compared with | ${referenceCell(input)} |`);
