@@ -1,13 +1,15 @@
 /**
  * `npm run bench`: every benchmark, each printing its own figures.
- *   --only <name>      run one: offline | loghub | miner | status | ssh (ssh needs the sandbox: npm run sandbox:up)
+ *   --only <name>      run one: offline | loghub | miner | status | ssh | selftest (ssh needs the sandbox: npm run sandbox:up)
  *   --miner-mb <n>     size of the synthetic log for the miner benchmark (default 1024)
  *   --rounds <n>       rounds of the offline pipeline benchmark (default 5)
+ *   --selftest-incidents <n>  offline incidents per fault kind in the self-test benchmark (default 50)
  */
 import { parseArgs } from 'node:util';
 import { runLoghubBench } from './loghub.js';
 import { runMinerThroughputBench } from './miner-throughput.js';
 import { runOfflinePipelineBench } from './offline-pipeline.js';
+import { runSelfTestBench } from './selftest.js';
 import { runSshPipelineBench } from './ssh-pipeline.js';
 import { runStatusLatencyBench } from './status-latency.js';
 
@@ -16,6 +18,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     'miner-mb': { type: 'string', default: '1024' },
     rounds: { type: 'string', default: '5' },
+    'selftest-incidents': { type: 'string', default: '50' },
   },
 });
 
@@ -25,6 +28,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   miner: () => runMinerThroughputBench(console.log, { sizeMb: Number(values['miner-mb']) }),
   status: () => runStatusLatencyBench(console.log),
   ssh: () => runSshPipelineBench(console.log),
+  selftest: () => runSelfTestBench(console.log, { incidentsPerKind: Number(values['selftest-incidents']) }),
 };
 
 const chosen = values.only ? [values.only] : Object.keys(benches);

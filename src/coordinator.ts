@@ -11,6 +11,8 @@ import { removeStaleBrowserProfiles } from './report/render/profiles.js';
 import { createReportServices } from './report/report-services.js';
 import { ExperimentService } from './experiments/experiment-service.js';
 import { ExperimentStore } from './store/experiment-store.js';
+import { createNarrator } from './narrative/narrator.js';
+import { createSelfTest } from './selftest/fault-injector.js';
 import { IncidentStore } from './store/incident-store.js';
 import { ReferenceStore } from './store/reference-store.js';
 import { AlertService } from './alerts/alert-service.js';
@@ -67,12 +69,23 @@ export async function createCoordinator(
       }),
       'no SSH connector',
     );
+  const reportServices = overrides.observer ? timedServices(report.services, overrides.observer) : report.services;
+  const faults = config.CHAOS_SELFTEST_FAULTS ?? [];
+  // Loud on purpose: a coordinator that breaks its own agents must never pass unnoticed.
+  if (faults.length) log.warn({ faults, seed: config.CHAOS_SELFTEST_SEED }, 'Self-test: faults are injected into the agents');
   const incidents = new IncidentService({
     store,
     connector,
-    services: overrides.observer ? timedServices(report.services, overrides.observer) : report.services,
+    services: {
+      ...reportServices,
+      ...(config.CHAOS_LLM_URL && config.CHAOS_LLM_MODEL
+        ? { narrator: createNarrator({ url: config.CHAOS_LLM_URL, model: config.CHAOS_LLM_MODEL, apiKey: config.CHAOS_LLM_API_KEY ?? null, timeoutMs: config.CHAOS_LLM_TIMEOUT_MS }) }
+        : {}),
+    },
     log,
     agentTimeoutMs: config.CHAOS_AGENT_TIMEOUT_MS,
+    retry: { retries: config.CHAOS_AGENT_RETRIES, backoffMs: config.CHAOS_AGENT_RETRY_BACKOFF_MS },
+    ...(faults.length ? { agentHook: createSelfTest({ faults, seed: config.CHAOS_SELFTEST_SEED, agentTimeoutMs: config.CHAOS_AGENT_TIMEOUT_MS }) } : {}),
     maxConcurrent: config.CHAOS_MAX_CONCURRENT_INCIDENTS,
     ...(overrides.observer ? { observer: overrides.observer } : {}),
   });

@@ -17,6 +17,12 @@ export const REDACT_PATHS = [
   '*.password',
   '*.webhookUrl',
   '*.authorization',
+  'apiKey',
+  '*.apiKey',
+  'CHAOS_LLM_API_KEY',
+  '*.CHAOS_LLM_API_KEY',
+  'CHAOS_API_TOKEN',
+  '*.CHAOS_API_TOKEN',
 ];
 
 /**

@@ -2,6 +2,7 @@ import type { Logger } from '../logger.js';
 import type { Evidence } from '../evidence/schema.js';
 import type { AgentName, IncidentRecord, TraceEntry, TraceEntryType } from '../domain/index.js';
 import type { Findings } from './findings.js';
+import type { Narrator } from '../narrative/narrator.js';
 
 /** What an agent may write: artifacts by name, through the store (the only writer). */
 export interface ArtifactSink {
@@ -21,6 +22,8 @@ export type AgentServices = {
   /** Why there is no PDF renderer, when there is none (traced by the ReporterAgent). */
   pdfUnavailableReason?: string;
   postSlack?: (text: string) => Promise<void>;
+  /** Prose by a language model on top of the diagnosis (CHAOS_LLM_*); absent when none is configured. */
+  narrator?: Narrator;
 };
 
 export type AgentInput = {

@@ -251,6 +251,8 @@ export type ReportFindings = {
   artifacts: string[];
   pdf: { state: 'rendered' | 'skipped' | 'failed'; detail?: string };
   slack: { state: 'sent' | 'not_configured' | 'failed'; detail?: string };
+  /** The optional narrative by a language model; `skipped` says why in `detail`. */
+  narrative?: { state: 'written' | 'skipped' | 'not_configured'; model?: string; detail?: string };
 };
 
 export type Findings = {

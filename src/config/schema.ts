@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SelfTestFaultList } from '../selftest/schema.js';
 import { GenericAlertMapping } from '../alerts/schema.js';
 
 /** Booleans from the environment: only these spellings, so a typo fails loudly. */
@@ -59,6 +60,20 @@ export const Config = z
       .optional(),
     /** Remediation policy (YAML): what may auto-apply per target, command rules, a rate limit. Unset: every step waits for a human. */
     CHAOS_POLICY_FILE: z.string().min(1).optional(),
+    /** A failed, timed-out or rejected agent run is tried again this many times, after a pause doubling from the backoff. */
+    CHAOS_AGENT_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
+    CHAOS_AGENT_RETRY_BACKOFF_MS: z.coerce.number().int().min(0).max(60_000).default(250),
+    /** Self-test: faults injected into the coordinator's own agents, `Agent:kind:probability,…` (kinds: crash, delay, timeout, corrupt). */
+    CHAOS_SELFTEST_FAULTS: SelfTestFaultList.optional(),
+    /** Seed of the self-test's draws: the same seed injects the same faults in the same places. */
+    CHAOS_SELFTEST_SEED: z.coerce.number().int().min(0).max(4_294_967_295).default(1),
+    /** Optional narrative by a language model: an OpenAI-compatible base URL (e.g. http://127.0.0.1:1234/v1). Unset: off. */
+    CHAOS_LLM_URL: z.url({ protocol: /^https?$/ }).optional(),
+    CHAOS_LLM_MODEL: z.string().min(1).max(200).optional(),
+    /** Sent as a bearer token; never logged. Local servers (LM Studio, Ollama) need none. */
+    CHAOS_LLM_API_KEY: z.string().min(1).optional(),
+    /** How long the report waits for the model before it goes on without the narrative. */
+    CHAOS_LLM_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(20_000),
   })
   .superRefine((c, ctx) => {
     if (!isLoopback(c.CHAOS_BIND) && !c.CHAOS_API_TOKEN) {
@@ -67,6 +82,9 @@ export const Config = z
         path: ['CHAOS_API_TOKEN'],
         message: `CHAOS_API_TOKEN is required when CHAOS_BIND (${c.CHAOS_BIND}) is not a loopback address`,
       });
+    }
+    if (c.CHAOS_LLM_URL && !c.CHAOS_LLM_MODEL) {
+      ctx.addIssue({ code: 'custom', path: ['CHAOS_LLM_MODEL'], message: 'CHAOS_LLM_MODEL is required when CHAOS_LLM_URL is set (the model name the endpoint serves)' });
     }
   });
 export type Config = z.infer<typeof Config>;

@@ -24,6 +24,8 @@ export const AgentState = z.object({
   finished_at: z.string().nullable(),
   duration_ms: z.number().nullable(),
   error: z.string().optional(),
+  /** How many times it was run: more than 1 when a failed attempt was retried. */
+  attempts: z.number().int().min(1).optional(),
 });
 export type AgentState = z.infer<typeof AgentState>;
 

@@ -9,7 +9,7 @@ import type { IncidentObserver } from '../observability/observers.js';
 import { TRACE_QUARANTINE, type BadTraceLine, type IncidentStore } from '../store/incident-store.js';
 import type { ChaosController } from './chaos.js';
 import { newIncidentId } from '../domain/index.js';
-import { runPipeline } from './pipeline.js';
+import { runPipeline, type AgentHook, type RetryPolicy } from './pipeline.js';
 import { AgentName, type IncidentAlert, type IncidentExperiment, type IncidentRecord, type IncidentTarget, type IncidentTrigger, type TraceEntry } from '../domain/index.js';
 import { type StartIncidentRequest } from './schema.js';
 
@@ -40,6 +40,10 @@ export type IncidentServiceDeps = {
   maxConcurrent: number;
   /** Told when incidents start, change phase and finish (the Prometheus metrics listen here). */
   observer?: IncidentObserver;
+  /** Wraps the agents of each incident (the self-test's fault injection). */
+  agentHook?: AgentHook;
+  /** How often a failed agent is tried again (CHAOS_AGENT_RETRIES). */
+  retry?: RetryPolicy;
 };
 
 type Active = { record: IncidentRecord; controller: AbortController; done: Promise<IncidentRecord> };
@@ -182,6 +186,8 @@ export class IncidentService {
         agentTimeoutMs: this.deps.agentTimeoutMs,
         onTrace: (entry) => this.feed.emit(record.id, entry),
         ...(this.deps.observer ? { observer: this.deps.observer } : {}),
+        ...(this.deps.agentHook ? { wrapAgent: this.deps.agentHook.forIncident() } : {}),
+        ...(this.deps.retry ? { retry: this.deps.retry } : {}),
         ...(opened.record ? { onEvidence: (evidence: Evidence) => opened.record!(record.id, evidence) } : {}),
         ...(opened.onDiagnosis ? { onDiagnosis: (evidence: Evidence, findings: Partial<Findings>) => opened.onDiagnosis!(record.id, evidence, findings) } : {}),
       },

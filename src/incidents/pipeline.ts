@@ -1,5 +1,6 @@
 import type { AgentInput, AgentResult, AgentServices, AnyAgent } from '../agents/agent.js';
 import type { Findings } from '../agents/findings.js';
+import { validateFindings } from '../agents/findings-schema.js';
 import { ANALYSIS_AGENTS, REPORT_AGENT } from '../agents/registry.js';
 import { errorMessage } from '../errors.js';
 import { sanitizeEvidence } from '../evidence/sanitize.js';
@@ -8,6 +9,7 @@ import type { EvidenceSource } from '../evidence/source.js';
 import { withRecovery } from '../evidence/with-recovery.js';
 import type { Logger } from '../logger.js';
 import type { IncidentObserver } from '../observability/observers.js';
+import { buildFallbackReport } from '../report/partial.js';
 import type { IncidentStore } from '../store/incident-store.js';
 import type { ChaosController } from './chaos.js';
 import type { AgentName, IncidentRecord, PipelinePhase, TraceActor, TraceEntry, TraceEntryType } from '../domain/index.js';
@@ -34,7 +36,20 @@ export type PipelineDeps = {
   onDiagnosis?: (evidence: Evidence, findings: Partial<Findings>) => Promise<string | null>;
   /** Phase changes and agent timings, for the metrics. */
   observer?: IncidentObserver;
+  /** Wraps each agent as this incident runs it (the self-test injects its faults here). */
+  wrapAgent?: (agent: AnyAgent) => AnyAgent;
+  /** A failed, timed-out or rejected agent run is tried again up to `retries` times, `backoffMs` doubling. */
+  retry?: RetryPolicy;
 };
+
+export type RetryPolicy = { retries: number; backoffMs: number };
+
+/** Hands each incident its agent wrapper (see PipelineDeps.wrapAgent). */
+export interface AgentHook {
+  forIncident(): (agent: AnyAgent) => AnyAgent;
+}
+
+const NO_RETRY: RetryPolicy = { retries: 0, backoffMs: 0 };
 
 /** How long an agent that ignores an abort gets to settle before the pipeline moves on without it. */
 const AGENT_SETTLE_MS = 2_000;
@@ -45,6 +60,7 @@ const AGENT_SETTLE_MS = 2_000;
  */
 export async function runPipeline(record: IncidentRecord, options: StartIncidentRequest['options'], deps: PipelineDeps, signal: AbortSignal): Promise<IncidentRecord> {
   const run = new IncidentRun(record, deps);
+  const wrap = deps.wrapAgent ?? ((agent: AnyAgent) => agent);
   const { source, chaos } = deps;
   const findings: Partial<Findings> = {};
   // Declared wide: TypeScript cannot see the assignments inside the phase callbacks.
@@ -74,7 +90,7 @@ export async function runPipeline(record: IncidentRecord, options: StartIncident
     await run.phase('agents', async () => {
       // The evidence boundary: host strings become well-formed here, whatever source they came from.
       evidence = sanitizeEvidence(await source.finish(signal));
-      for (const agent of ANALYSIS_AGENTS) await run.agent(agent, evidence, findings, signal);
+      for (const agent of ANALYSIS_AGENTS) await run.agent(wrap(agent), evidence, findings, signal);
       await run.detected(evidence, findings);
       return `${ANALYSIS_AGENTS.length} agents ran`;
     });
@@ -119,8 +135,11 @@ export async function runPipeline(record: IncidentRecord, options: StartIncident
   if (evidence && !signal.aborted) {
     const collected: Evidence = evidence;
     await run.phase('report', async () => {
-      await run.agent(REPORT_AGENT, collected, findings, signal);
-      return 'report written';
+      await run.agent(wrap(REPORT_AGENT), collected, findings, signal);
+      if (findings.ReporterAgent) return 'report written';
+      // The ReporterAgent gave up: a short report still says what is known and what is missing.
+      await run.fallbackReport(collected, findings);
+      return 'partial report written by the coordinator: the ReporterAgent failed';
     }).catch((error: unknown) => run.fail(error, signal));
     if (deps.onDiagnosis && findings.FixerAgent && !run.failed) {
       const said = await deps.onDiagnosis(collected, findings).catch((error: unknown) => `not done: ${errorMessage(error)}`);
@@ -199,25 +218,56 @@ class IncidentRun {
     signal.throwIfAborted();
     const name = agent.name;
     const started = new Date();
+    const { retries, backoffMs } = this.deps.retry ?? NO_RETRY;
     await this.setAgent(name, { state: 'running', started_at: started.toISOString() });
     await this.trace(name, 'info', { summary: `${name} started` });
     let outcome: Awaited<ReturnType<IncidentRun['invoke']>>;
+    let attempt = 1;
+    let firstFailureAt: number | null = null;
     try {
-      outcome = await this.invoke(name, (input) => agent.run(input), evidence, findings, signal);
+      for (;;) {
+        const attemptStarted = performance.now();
+        outcome = await this.invoke(name, (input) => agent.run(input), evidence, findings, signal);
+        if (outcome.state === 'succeeded' || attempt > retries) break;
+        // A crash, a hang or rejected output may be transient: try again after a growing pause.
+        firstFailureAt ??= attemptStarted;
+        const waitMs = backoffMs * 2 ** (attempt - 1);
+        await this.trace(name, 'warning', {
+          summary: `${name} attempt ${attempt} ${outcome.state.replace('_', ' ')}: ${outcome.error}; retrying in ${waitMs} ms (attempt ${attempt + 1} of ${retries + 1})`,
+          retry: { attempt, state: outcome.state, error: outcome.error, wait_ms: waitMs },
+        });
+        await sleep(waitMs, signal);
+        attempt += 1;
+      }
     } catch (error) {
       // Stopped mid-run: the record says so rather than leaving the agent "running" forever.
       const at = new Date();
-      await this.setAgent(name, { state: 'aborted', error: errorMessage(signal.reason ?? error), finished_at: at.toISOString(), duration_ms: at.getTime() - started.getTime() });
+      await this.setAgent(name, { state: 'aborted', error: errorMessage(signal.reason ?? error), finished_at: at.toISOString(), duration_ms: at.getTime() - started.getTime(), attempts: attempt });
       throw error;
     }
     const finished = new Date();
-    await this.setAgent(name, { ...outcome, finished_at: finished.toISOString(), duration_ms: finished.getTime() - started.getTime() });
+    await this.setAgent(name, { ...outcome, finished_at: finished.toISOString(), duration_ms: finished.getTime() - started.getTime(), attempts: attempt });
     this.deps.observer?.agentFinished?.({ incidentId: this.record.id, agent: name, state: outcome.state, durationMs: finished.getTime() - started.getTime() });
     if (outcome.state === 'succeeded') {
       await this.trace(name, 'info', { summary: `${name} finished in ${finished.getTime() - started.getTime()} ms` });
+      if (firstFailureAt !== null) {
+        const recoveredAfterMs = Math.round(performance.now() - firstFailureAt);
+        await this.trace(name, 'info', {
+          summary: `${name} recovered on attempt ${attempt}, ${recoveredAfterMs} ms after its first attempt began`,
+          recovery: { attempts: attempt, recovered_after_ms: recoveredAfterMs },
+        });
+      }
     } else {
-      await this.trace(name, 'error', { summary: `${name} ${outcome.state.replace('_', ' ')}: ${outcome.error}`, error: outcome.error });
+      const tries = attempt > 1 ? ` (after ${attempt} attempts)` : '';
+      await this.trace(name, 'error', { summary: `${name} ${outcome.state.replace('_', ' ')}${tries}: ${outcome.error}`, error: outcome.error, attempts: attempt });
     }
+  }
+
+  /** report.md when the ReporterAgent could not write it: what is known, and what is missing. */
+  async fallbackReport(evidence: Evidence, findings: Partial<Findings>): Promise<void> {
+    const markdown = buildFallbackReport({ incident: this.record, host: evidence.host, findings, now: new Date() });
+    await this.deps.store.writeArtifact(this.record.id, 'report.md', markdown);
+    await this.trace('Coordinator', 'artifact', { summary: 'report.md written as a partial report: the ReporterAgent failed', artifacts: ['report.md'] });
   }
 
   /** An agent's second look after the revert; its state in the record stays that of its run. */
@@ -276,11 +326,15 @@ class IncidentRun {
         agentSignal,
         AGENT_SETTLE_MS,
       );
-      if (result.ok) {
+      const checked = result.ok ? validateFindings(name, result.findings) : null;
+      if (!result.ok) {
+        outcome = { state: 'failed', error: result.error };
+      } else if (checked?.ok) {
         (findings as Record<AgentName, unknown>)[name] = result.findings;
         outcome = { state: 'succeeded' };
       } else {
-        outcome = { state: 'failed', error: result.error };
+        // Output that breaks its contract never reaches the agents after it, nor the report.
+        outcome = { state: 'failed', error: checked?.error ?? 'output failed validation' };
       }
     } catch (error) {
       if (signal.aborted) throw error;
@@ -337,6 +391,22 @@ class IncidentRun {
     if (this.record.phase !== previousPhase) this.deps.observer?.phaseChanged?.({ incidentId: this.record.id, phase: this.record.phase });
     await this.deps.store.saveRecord(this.record);
   }
+}
+
+/** Waits, unless the incident is stopped first. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 /**

@@ -8,6 +8,8 @@ import type { IncidentRecord, TraceEntry } from '../domain/index.js';
 import { referenceLabel, type KnownGoodReference } from '../evidence/reference.js';
 import type { Window } from '../evidence/schema.js';
 import { visible, visibleLine } from '../evidence/sanitize.js';
+import type { Narrative } from '../narrative/schema.js';
+import { missingParts } from './missing.js';
 import { timingsLine, timingsSection } from './timings-section.js';
 
 export type ReportChart = { key: string; title: string; file: string };
@@ -23,6 +25,8 @@ export type ReportInput = {
   findings: Partial<Findings>;
   charts: ReportChart[];
   now: Date;
+  /** Prose by a language model on top of the diagnosis (optional; see src/narrative/). */
+  narrative?: Narrative | null;
 };
 
 const CATEGORY_TITLE: Record<string, string> = {
@@ -81,6 +85,7 @@ export function buildReportMarkdown(input: ReportInput): string {
   out.push(`| Chaos | ${cell(incident.chaos.state.replaceAll('_', ' '))}${incident.chaos.detail ? `: ${cell(incident.chaos.detail)}` : ''} |`);
   out.push(`| Compared with | ${referenceCell(input)} |`);
   out.push('');
+  out.push(...partialSection(incident.agents));
 
   out.push('## Summary', '');
   if (diagnosis) {
@@ -100,6 +105,8 @@ export function buildReportMarkdown(input: ReportInput): string {
   }
 
   out.push(...timingsSection(incident.timings));
+
+  if (input.narrative) out.push(...narrativeSection(input.narrative));
 
   if (diagnosis) {
     out.push('## Root cause and evidence', '');
@@ -286,8 +293,35 @@ function oneLine(text: string): string {
   return visibleLine(text.replace(/[\r\n]+/g, ' ').trim());
 }
 
+/**
+ * "Partial report": each agent that did not succeed, why, and what the report lacks because of
+ * it. Empty when every agent that ran succeeded.
+ */
+export function partialSection(agents: IncidentRecord['agents']): string[] {
+  const missing = missingParts(agents);
+  if (!missing.length) return [];
+  const out = ['## Partial report', '', `${missing.length === 1 ? 'One agent' : `${missing.length} agents`} did not succeed; this report is incomplete.`, ''];
+  out.push('| Agent | State | Attempts | Why | Missing from this report |', '|---|---|---:|---|---|');
+  for (const m of missing) out.push(`| ${m.agent} | ${m.state.replace('_', ' ')} | ${m.attempts} | ${m.error ? cell(m.error) : '—'} | ${cell(m.missing)} |`);
+  out.push('');
+  return out;
+}
+
+/** The model's prose, marked as such: escaped like any untrusted text, never taken as evidence. */
+function narrativeSection(n: Narrative): string[] {
+  const out = ['## Narrative (written by a language model)', ''];
+  out.push(`_Written by the model ${code(n.model)} from a redacted summary of the deterministic diagnosis; it adds no evidence, and the diagnosis in this report stands as found._`, '');
+  for (const paragraph of n.text.split(/\n\s*\n/).map((p) => p.trim()).filter(Boolean)) out.push(cell(paragraph), '');
+  if (n.hypotheses.length) {
+    out.push('Further hypotheses suggested by the model (not checked against the evidence):', '', '| Category | Why the model suggests it |', '|---|---|');
+    for (const h of n.hypotheses) out.push(`| ${categoryTitle(h.category)} (model's suggestion) | ${cell(h.rationale)} |`);
+    out.push('');
+  }
+  return out;
+}
+
 /** Text for a table cell: one line, pipes and markdown punctuation escaped. */
-function cell(text: string): string {
+export function cell(text: string): string {
   return oneLine(text).replace(/([\\`*_{}[\]()#+!|<>~])/g, '\\$1');
 }
 
@@ -297,7 +331,7 @@ function plain(text: string): string {
 }
 
 /** An inline code span that holds any text, including backticks and pipes, on one line. */
-function code(text: string): string {
+export function code(text: string): string {
   const t = oneLine(text).replaceAll('|', '¦');
   const longest = Math.max(0, ...[...t.matchAll(/`+/g)].map((m) => m[0].length));
   const fence = '`'.repeat(longest + 1);

@@ -3,6 +3,7 @@ import type { ReportFindings } from '../findings.js';
 import { errorMessage } from '../../errors.js';
 import { buildReportMarkdown, buildSlackSummary, categoryTitle } from '../../report/markdown.js';
 import { chartFileName, metricCharts } from '../../report/metric-charts.js';
+import type { Narrative } from '../../narrative/schema.js';
 
 /**
  * ReporterAgent: writes the postmortem (report.md, report.pdf), the charts and the Slack-style
@@ -24,6 +25,9 @@ export const reporterAgent: Agent<'ReporterAgent'> = {
         written.push(file);
       }
 
+      const told = await narrate(input);
+      if (told.narrative) written.push('narrative.json');
+
       const markdown = buildReportMarkdown({
         incident,
         host: evidence.host,
@@ -34,6 +38,7 @@ export const reporterAgent: Agent<'ReporterAgent'> = {
         findings,
         charts: charts.map((c) => ({ key: c.key, title: c.title, file: chartFileName(c.key) })),
         now: new Date(),
+        narrative: told.narrative,
       });
       written.push(await input.artifacts.write('report.md', markdown));
 
@@ -54,12 +59,37 @@ export const reporterAgent: Agent<'ReporterAgent'> = {
         summary: `report written${diagnosis ? `: ${categoryTitle(diagnosis.root_cause.category)}` : ''}`,
         artifacts: ['report.md', ...(pdf.state === 'rendered' ? ['report.pdf'] : []), 'slack_summary.txt', ...Object.keys(images)],
       });
-      return { ok: true, findings: { artifacts: written, pdf, slack } };
+      return { ok: true, findings: { artifacts: written, pdf, slack, narrative: told.state } };
     } catch (error) {
       return { ok: false, error: errorMessage(error) };
     }
   },
 };
+
+/**
+ * The optional narrative: asked for once the diagnosis is final, and never in the report's way.
+ * Any failure (timeout, HTTP error, unreachable endpoint) is traced as "skipped" with its reason.
+ * narrative.json keeps the exact (redacted) request that left, so anyone can check what was sent.
+ */
+async function narrate(input: AgentInput): Promise<{ narrative: Narrative | null; state: NonNullable<ReportFindings['narrative']> }> {
+  const narrator = input.services.narrator;
+  if (!narrator) return { narrative: null, state: { state: 'not_configured' } };
+  const target = input.incident.target;
+  const started = performance.now();
+  try {
+    const { narrative, request } = await narrator.narrate({ evidence: input.evidence, findings: input.findings, target }, input.signal);
+    const ms = Math.round(performance.now() - started);
+    await input.artifacts.write('narrative.json', `${JSON.stringify({ model: narrative.model, duration_ms: ms, request, narrative }, null, 2)}\n`);
+    await input.trace('info', { summary: `narrative written by the model ${narrative.model} in ${ms} ms (${narrative.hypotheses.length} hypotheses of its own)`, narrative: { state: 'written', model: narrative.model, duration_ms: ms } });
+    return { narrative, state: { state: 'written', model: narrative.model } };
+  } catch (error) {
+    input.signal.throwIfAborted();
+    const reason = errorMessage(error);
+    input.log.warn({ model: narrator.model, reason }, 'Narrative skipped');
+    await input.trace('warning', { summary: `narrative skipped: ${reason}`, narrative: { state: 'skipped', model: narrator.model, detail: reason } });
+    return { narrative: null, state: { state: 'skipped', model: narrator.model, detail: reason } };
+  }
+}
 
 async function renderPdf(input: AgentInput, markdown: string, images: Record<string, string>): Promise<ReportFindings['pdf']> {
   const render = input.services.renderPdf;
