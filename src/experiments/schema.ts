@@ -174,26 +174,36 @@ export const LoadSpec = z.strictObject({
 });
 export type LoadSpec = z.infer<typeof LoadSpec>;
 
-/** The scenario's own arguments, without the incident's window and replay options. */
-const ownArgs = <O extends z.ZodObject>(options: O) =>
-  options.omit({ baseline_s: true, observe_s: true, recovery_s: true, offline: true, bundle: true, record: true, replay_speed: true } as never);
+/**
+ * The scenario's own arguments and its host-side failsafe, without the options every incident
+ * takes (windows, replay, remediation): the experiment owns those. A unit test checks these lists
+ * against the scenarios' options, so an argument added to a scenario is not silently refused here.
+ */
+export const INJECT_ARG_KEYS = {
+  cpu_spike: { duration: true, load: true, max_runtime_s: true },
+  memory_leak: { duration: true, target_mb: true, max_runtime_s: true },
+  disk_fill: { size_mb: true, path: true, max_runtime_s: true },
+  net_latency: { duration: true, iface: true, delay_ms: true, loss_pct: true, max_runtime_s: true },
+  service_kill: { service_name: true, max_runtime_s: true },
+  db_conn_exhaust: { duration: true, clients: true, conn_string: true, max_runtime_s: true },
+} as const;
 
 const injectStep = <S extends string, A extends z.ZodObject>(scenario: S, args: A) =>
   z.strictObject({
     type: z.literal('inject'),
     scenario: z.literal(scenario),
     target: TargetName.optional().describe('Default: the experiment\'s only target'),
-    args: ownArgs(args).prefault({}),
+    args: args.prefault({} as z.input<A>),
   });
 
 /** Inject a scenario through the incident pipeline; its args are the scenario's (SPEC §2). */
 export const InjectStep = z.discriminatedUnion('scenario', [
-  injectStep('cpu_spike', ScenarioOptions.cpu_spike),
-  injectStep('memory_leak', ScenarioOptions.memory_leak),
-  injectStep('disk_fill', ScenarioOptions.disk_fill),
-  injectStep('net_latency', ScenarioOptions.net_latency),
-  injectStep('service_kill', ScenarioOptions.service_kill),
-  injectStep('db_conn_exhaust', ScenarioOptions.db_conn_exhaust),
+  injectStep('cpu_spike', ScenarioOptions.cpu_spike.pick(INJECT_ARG_KEYS.cpu_spike)),
+  injectStep('memory_leak', ScenarioOptions.memory_leak.pick(INJECT_ARG_KEYS.memory_leak)),
+  injectStep('disk_fill', ScenarioOptions.disk_fill.pick(INJECT_ARG_KEYS.disk_fill)),
+  injectStep('net_latency', ScenarioOptions.net_latency.pick(INJECT_ARG_KEYS.net_latency)),
+  injectStep('service_kill', ScenarioOptions.service_kill.pick(INJECT_ARG_KEYS.service_kill)),
+  injectStep('db_conn_exhaust', ScenarioOptions.db_conn_exhaust.pick(INJECT_ARG_KEYS.db_conn_exhaust)),
 ]);
 export type InjectStep = z.infer<typeof InjectStep>;
 

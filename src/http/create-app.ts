@@ -10,6 +10,7 @@ import { createMetrics } from '../observability/metrics.js';
 import type { IncidentStore } from '../store/incident-store.js';
 import { requireBearerToken } from './auth.js';
 import { createDocsRouter } from './docs.js';
+import { createSchemaRoutes } from './schema-routes.js';
 import { errorHandler } from './errors.js';
 import { createMetricsRoute, type MetricsSource } from './metrics-route.js';
 import { createAlertRoutes, type AlertRouteDeps } from './alerts-routes.js';
@@ -51,6 +52,7 @@ export function createApp(deps: AppDeps): Express {
   // Static pages first: they hold no data and a browser cannot send a token with a navigation.
   app.use(createDashboardRouter());
   app.use(createDocsRouter());
+  app.use(createSchemaRoutes());
   app.use(requireBearerToken(deps.apiToken));
   app.use(express.json({ limit: deps.maxBodyBytes, strict: true, type: ['application/json', 'application/*+json'] }));
   app.use(createRoutes({ incidents: deps.incidents, store: deps.store, version: deps.version }));

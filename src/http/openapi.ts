@@ -152,6 +152,15 @@ export function buildOpenApi(version: string) {
         },
       },
       '/openapi.json': { get: { operationId: 'openapi', tags: ['Service'], summary: 'This document', responses: { '200': json('OpenAPI 3.1') } } },
+      '/schemas/experiment.json': {
+        get: {
+          operationId: 'experimentSchema',
+          tags: ['Service'],
+          summary: 'JSON Schema of experiment files (generated from the zod schema they are validated with; public)',
+          security: [],
+          responses: { '200': { description: 'JSON Schema (draft 2020-12)', content: { 'application/schema+json': { schema: { type: 'object' } } } } },
+        },
+      },
     },
   };
 }

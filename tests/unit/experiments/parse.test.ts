@@ -1,6 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { InputError } from '../../../src/errors.js';
 import { formatIssue, parseExperiment, validateExperiment, validateExperimentValue } from '../../../src/experiments/parse.js';
+import { INJECT_ARG_KEYS } from '../../../src/experiments/schema.js';
+import { ScenarioOptions } from '../../../src/incidents/schema.js';
 
 const VALID = `title: CPU spike under load
 targets: [sandbox]
@@ -179,5 +181,15 @@ describe('validateExperimentValue', () => {
     const result = validateExperimentValue({ title: 't', targets: ['sandbox'], steady_state: [], method: [] });
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.errors[0]).toEqual({ path: 'steady_state', line: null, column: null, message: expect.any(String) });
+  });
+});
+
+describe('INJECT_ARG_KEYS', () => {
+  it('when compared with the scenarios\' options, then each lists exactly the scenario\'s own arguments and its failsafe', () => {
+    const common = new Set(Object.keys(ScenarioOptions.investigate.shape));
+    for (const [scenario, keys] of Object.entries(INJECT_ARG_KEYS)) {
+      const own = Object.keys(ScenarioOptions[scenario as keyof typeof INJECT_ARG_KEYS].shape).filter((k) => !common.has(k));
+      expect([scenario, Object.keys(keys).sort()]).toEqual([scenario, [...own, 'max_runtime_s'].sort()]);
+    }
   });
 });
