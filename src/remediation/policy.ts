@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import { formatIssue, validateYaml } from '../config/yaml-file.js';
 import { InputError } from '../errors.js';
 import { PolicyFile, type Decision, type Policy, type StepRequest, type TargetPolicy } from './policy-schema.js';
 
@@ -26,53 +26,12 @@ export async function loadPolicy(file?: string): Promise<Policy> {
   return parsePolicy(text, file);
 }
 
-/** The policy in `text`; `name` is how errors refer to the file. */
+/** The policy in `text`; `name` is how errors refer to the file (`p.yaml:8:7: targets.sandbox…: …`). */
 export function parsePolicy(text: string, name: string): Policy {
-  if (Buffer.byteLength(text) > MAX_POLICY_BYTES) throw new InputError(`Policy file ${name} is larger than ${MAX_POLICY_BYTES} bytes`, 'CHAOS_POLICY_FILE');
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length) {
-    const first = doc.errors[0]!;
-    const line = lines.linePos(first.pos[0]).line;
-    throw new InputError(`Policy file ${name}:${line}: not valid YAML: ${first.message.split('\n')[0]}`, 'CHAOS_POLICY_FILE');
-  }
-  const parsed = PolicyFile.safeParse(doc.toJS() ?? {});
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
-      const at = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') || '(top level)';
-      return `${name}:${lineOf(doc, lines, issue.path)} ${at}: ${issue.message}`;
-    });
-    throw new InputError(`Invalid policy file:\n  ${problems.join('\n  ')}`, 'CHAOS_POLICY_FILE');
-  }
-  return { ...parsed.data, source: name };
-}
-
-/**
- * The line of the deepest node that exists along `path` (of a mapping's key: the key's line); a
- * missing key is reported on the line of the mapping that lacks it.
- */
-function lineOf(doc: Document, lines: LineCounter, path: readonly PropertyKey[]): number {
-  let node: unknown = doc.contents;
-  let line = 1;
-  const at = (n: unknown) => {
-    const range = isNode(n) ? n.range : undefined;
-    if (range) line = lines.linePos(range[0]).line;
-  };
-  at(node);
-  for (const key of path) {
-    if (isMap(node)) {
-      const pair = node.items.find((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(key));
-      if (!pair) break;
-      at(pair.key);
-      node = pair.value;
-    } else if (isSeq(node) && typeof key === 'number' && key < node.items.length) {
-      node = node.items[key];
-      at(node);
-    } else {
-      break;
-    }
-  }
-  return line;
+  // An empty file is a policy with every default (nothing auto-applies).
+  const result = validateYaml(text.trim() === '' ? '{}' : text, PolicyFile, MAX_POLICY_BYTES);
+  if (!result.ok) throw new InputError(`Invalid policy file ${name}:\n${result.errors.map((e) => `  ${formatIssue(name, e)}`).join('\n')}`, 'CHAOS_POLICY_FILE');
+  return { ...result.value, source: name };
 }
 
 /** The target's entry, each setting falling back to the `*` entry. */

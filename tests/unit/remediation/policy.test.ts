@@ -55,25 +55,25 @@ describe('policy file parsing', () => {
 
   it('when a risk level is misspelt, then the error names the YAML path and its line', () => {
     const text = POLICY.replace('risks: [low]', 'risks: [lowish]');
-    expect(problem(() => parsePolicy(text, 'p.yaml'))).toMatch(/p\.yaml:8 targets\.sandbox\.auto_apply\.risks\[0\]: /);
+    expect(problem(() => parsePolicy(text, 'p.yaml'))).toMatch(/p\.yaml:8:\d+: targets\.sandbox\.auto_apply\.risks\[0\]: /);
   });
 
-  it('when a key is unknown, then the error names it on the line of its mapping', () => {
+  it('when a key is unknown, then the error names it on its own line', () => {
     const text = POLICY.replace('    max_per_hour: 2\n', '    max_per_hour: 2\n    max_per_day: 9\n');
-    expect(problem(() => parsePolicy(text, 'p.yaml'))).toMatch(/p\.yaml:5 targets\.sandbox: .*max_per_day/);
+    expect(problem(() => parsePolicy(text, 'p.yaml'))).toMatch(/p\.yaml:10:5: targets\.sandbox\.max_per_day: is not a known field/);
   });
 
   it('when a pattern is not a regular expression, then the error says so with its line', () => {
     const text = POLICY.replace("- 'mkfs'", "- 'mkfs('");
-    expect(problem(() => parsePolicy(text, 'p.yaml'))).toMatch(/p\.yaml:18 commands\.deny\[1\]\.pattern: .*not a valid regular expression/);
+    expect(problem(() => parsePolicy(text, 'p.yaml'))).toMatch(/p\.yaml:18:\d+: commands\.deny\[1\]\.pattern: .*not a valid regular expression/);
   });
 
   it('when the YAML itself is broken, then the error gives the line', () => {
-    expect(problem(() => parsePolicy('version: 1\ntargets:\n  a: [\n', 'p.yaml'))).toMatch(/^Policy file p\.yaml:\d+: not valid YAML/);
+    expect(problem(() => parsePolicy('version: 1\ntargets:\n  a: [\n', 'p.yaml'))).toMatch(/^Invalid policy file p\.yaml:\n {2}p\.yaml:\d+:\d+: not valid YAML/);
   });
 
   it('when the version is missing, then the error names the top level', () => {
-    expect(problem(() => parsePolicy('targets: {}\n', 'p.yaml'))).toMatch(/p\.yaml:1 version: /);
+    expect(problem(() => parsePolicy('targets: {}\n', 'p.yaml'))).toMatch(/p\.yaml:1:\d+: version: /);
   });
 
   it('when the file does not exist, then the error names the file and the setting', async () => {
