@@ -28,6 +28,8 @@ Commands:
   baseline <target> [--seconds 10] [--force]
                              Record (refresh) the target's known-good reference while it is healthy.
   targets [--json]           List the enrolled targets and their host-key fingerprints.
+  watch --target <name> [--interval 2] [--consecutive 3] [--cooldown 600] [--no-outside-probes]
+                             Watch a host; when it leaves its known-good band, investigate by itself.
   help                       This text.
 
 Scenarios: ${SCENARIOS.join(', ')}
@@ -66,6 +68,10 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
     case 'baseline': {
       const { runBaseline } = await import('./baseline.js');
       return runBaseline(rest, env, stdout, stderr);
+    }
+    case 'watch': {
+      const { runWatch } = await import('./watch.js');
+      return runWatch(rest, env, stdout, stderr);
     }
     case 'targets': {
       const { runTargets } = await import('./targets.js');
