@@ -92,7 +92,6 @@ export async function createCoordinator(
   const recovered = await incidents.recoverInterrupted();
   if (recovered.length) log.warn({ incidents: recovered }, 'Marked incidents interrupted by a previous crash');
   const experimentStore = new ExperimentStore(config.CHAOS_EXPERIMENTS_DIR);
-  await experimentStore.init();
   const experiments = new ExperimentService({
     store: experimentStore,
     incidents,

@@ -28,8 +28,9 @@ Commands:
   baseline <target> [--seconds 10] [--force]
                              Record (refresh) the target's known-good reference while it is healthy.
   targets [--json]           List the enrolled targets and their host-key fingerprints.
-  watch --target <name> [--interval 2] [--consecutive 3] [--cooldown 600] [--no-outside-probes]
-                             Watch a host; when it leaves its known-good band, investigate by itself.
+  experiment run <file> [--runs N] [--json]
+                             Run a chaos experiment (YAML, see examples/experiments/) on its enrolled
+                             targets; exit 0 only when the steady state held (or was restored) in every run.
   help                       This text.
 
 Scenarios: ${SCENARIOS.join(', ')}
@@ -69,13 +70,18 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
       const { runBaseline } = await import('./baseline.js');
       return runBaseline(rest, env, stdout, stderr);
     }
-    case 'watch': {
-      const { runWatch } = await import('./watch.js');
-      return runWatch(rest, env, stdout, stderr);
-    }
     case 'targets': {
       const { runTargets } = await import('./targets.js');
       return runTargets(rest, env, stdout, stderr);
+    }
+    case 'experiment': {
+      const [verb, ...more] = rest;
+      if (verb === 'run') {
+        const { runExperimentRun } = await import('./experiment-run.js');
+        return runExperimentRun(more, env, stdout, stderr);
+      }
+      stderr.write(`chaos-handler experiment: unknown verb ${JSON.stringify(verb ?? '')}\n\n${USAGE}`);
+      return 2;
     }
     case undefined:
     case 'help':

@@ -148,6 +148,11 @@ export class ExperimentService {
     return active.done;
   }
 
+  /** Where the experiments' outputs are (the routes serve them from here). */
+  get store(): ExperimentStore {
+    return this.deps.store;
+  }
+
   isActive(id: string): boolean {
     return this.active.has(id);
   }

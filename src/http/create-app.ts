@@ -11,6 +11,8 @@ import type { IncidentStore } from '../store/incident-store.js';
 import { requireBearerToken } from './auth.js';
 import { createDocsRouter } from './docs.js';
 import { createSchemaRoutes } from './schema-routes.js';
+import { createExperimentRoutes } from './experiment-routes.js';
+import type { ExperimentService } from '../experiments/experiment-service.js';
 import { errorHandler } from './errors.js';
 import { createMetricsRoute, type MetricsSource } from './metrics-route.js';
 import { createAlertRoutes, type AlertRouteDeps } from './alerts-routes.js';
@@ -32,6 +34,8 @@ export type AppDeps = {
   alerts?: AlertRouteDeps;
   /** Watch mode's routes; absent, not served. */
   watches?: WatchService;
+  /** POST/GET /experiments and their outputs; absent, not served. */
+  experiments?: ExperimentService;
 };
 
 /** The Express app, wired from its dependencies; nothing here reads the environment. */
@@ -58,6 +62,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(createRoutes({ incidents: deps.incidents, store: deps.store, version: deps.version }));
   if (deps.alerts) app.use(createAlertRoutes(deps.alerts));
   if (deps.watches) app.use(createWatchRoutes(deps.watches));
+  if (deps.experiments) app.use(createExperimentRoutes(deps.experiments));
   app.use(createMetricsRoute(deps.metrics ?? createMetrics()));
   app.use((req, res) => {
     const hint = req.method === 'GET' && req.path === '/' ? ': the dashboard is served to browsers (Accept: text/html); the API is described at /openapi.json and /docs' : '';

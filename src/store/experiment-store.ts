@@ -29,10 +29,6 @@ export class ExperimentStore {
     this.root = path.resolve(root);
   }
 
-  async init(): Promise<void> {
-    await mkdir(this.root, { recursive: true });
-  }
-
   dir(id: string): string {
     if (!isExperimentId(id)) throw new NotFoundError(`No experiment ${JSON.stringify(String(id).slice(0, 80))}`);
     return inside(this.root, id);
@@ -41,6 +37,8 @@ export class ExperimentStore {
   /** A new experiment's folder with its first summary. */
   async create(summary: ExperimentSummary): Promise<void> {
     const dir = this.dir(summary.experiment_id);
+    // The root is made with the first experiment: a coordinator that never runs one leaves no folder.
+    await mkdir(this.root, { recursive: true });
     await mkdir(dir, { recursive: false });
     await mkdir(path.join(dir, 'charts'));
     await writeFileAtomic(path.join(dir, EVENTS), '');
