@@ -41,7 +41,8 @@ export type AgentInput = {
   signal: AbortSignal;
 };
 
-export type AgentResult<T> = { ok: true; findings: T } | { ok: false; error: string };
+/** `retryable: false`: trying again cannot help (an input it needs is missing); the pipeline then does not retry. */
+export type AgentResult<T> = { ok: true; findings: T } | { ok: false; error: string; retryable?: boolean };
 
 export interface Agent<N extends AgentName = AgentName> {
   readonly name: N;

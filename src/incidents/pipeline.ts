@@ -228,7 +228,7 @@ class IncidentRun {
       for (;;) {
         const attemptStarted = performance.now();
         outcome = await this.invoke(name, (input) => agent.run(input), evidence, findings, signal);
-        if (outcome.state === 'succeeded' || attempt > retries) break;
+        if (outcome.state === 'succeeded' || outcome.retryable === false || attempt > retries) break;
         // A crash, a hang or rejected output may be transient: try again after a growing pause.
         firstFailureAt ??= attemptStarted;
         const waitMs = backoffMs * 2 ** (attempt - 1);
@@ -246,7 +246,7 @@ class IncidentRun {
       throw error;
     }
     const finished = new Date();
-    await this.setAgent(name, { ...outcome, finished_at: finished.toISOString(), duration_ms: finished.getTime() - started.getTime(), attempts: attempt });
+    await this.setAgent(name, { state: outcome.state, ...(outcome.error === undefined ? {} : { error: outcome.error }), finished_at: finished.toISOString(), duration_ms: finished.getTime() - started.getTime(), attempts: attempt });
     this.deps.observer?.agentFinished?.({ incidentId: this.record.id, agent: name, state: outcome.state, durationMs: finished.getTime() - started.getTime() });
     if (outcome.state === 'succeeded') {
       await this.trace(name, 'info', { summary: `${name} finished in ${finished.getTime() - started.getTime()} ms` });
@@ -296,12 +296,12 @@ class IncidentRun {
     evidence: Evidence,
     findings: Partial<Findings>,
     signal: AbortSignal,
-  ): Promise<{ state: 'succeeded' | 'failed' | 'timed_out'; error?: string }> {
+  ): Promise<{ state: 'succeeded' | 'failed' | 'timed_out'; error?: string; retryable?: boolean }> {
     const log = this.deps.log.child({ incidentId: this.record.id, agent: name });
     const timeout = AbortSignal.timeout(this.deps.agentTimeoutMs);
     const agentSignal = AbortSignal.any([signal, timeout]);
     const assertOpen = () => agentSignal.throwIfAborted();
-    let outcome: { state: 'succeeded' | 'failed' | 'timed_out'; error?: string };
+    let outcome: { state: 'succeeded' | 'failed' | 'timed_out'; error?: string; retryable?: boolean };
     try {
       const result = await settleOrAbort(
         step({
@@ -328,7 +328,7 @@ class IncidentRun {
       );
       const checked = result.ok ? validateFindings(name, result.findings) : null;
       if (!result.ok) {
-        outcome = { state: 'failed', error: result.error };
+        outcome = { state: 'failed', error: result.error, ...(result.retryable === false ? { retryable: false } : {}) };
       } else if (checked?.ok) {
         (findings as Record<AgentName, unknown>)[name] = result.findings;
         outcome = { state: 'succeeded' };

@@ -12,6 +12,9 @@ export type NarrativeInput = {
 
 export type ChatMessage = { role: 'system' | 'user'; content: string };
 
+/** Accounts every Debian host has: they say nothing of whose host it is, and blanking them blanks the prose. */
+const SYSTEM_ACCOUNTS = new Set(['root', 'daemon', 'bin', 'sys', 'nobody', 'www-data', 'postgres', 'mysql', 'redis', 'messagebus', 'syslog', 'systemd-network', 'systemd-resolve', 'systemd-timesync', 'sshd', '_apt', 'polkitd', 'prometheus']);
+
 const SUGGESTABLE = RootCauseCategory.options.filter((c) => c !== 'healthy' && c !== 'unknown');
 
 /**
@@ -32,7 +35,7 @@ export function knownHostData(input: NarrativeInput): KnownHostData {
   // "sre-demo@sandbox (10.213.7.2:22)": every word of the host label names the host or its user.
   const label = evidence.host.split(/[\s@():[\],]+/).filter((w) => w && !/^\d+$/.test(w));
   const users = new Set<string>(target.kind === 'ssh' ? [target.user] : []);
-  for (const sample of evidence.samples) for (const p of sample.top) if (p.user) users.add(p.user);
+  for (const sample of evidence.samples) for (const p of sample.top) if (p.user && !SYSTEM_ACCOUNTS.has(p.user)) users.add(p.user);
   return { hosts: [...hosts.filter((h): h is string => Boolean(h)), ...label], users: [...users].slice(0, 64) };
 }
 

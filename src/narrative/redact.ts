@@ -30,14 +30,15 @@ const RULES: [RegExp, string][] = [
   [/\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/g, '[secret]'],
   [/\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/g, '[secret]'],
   [/\b(?:sk|pk|rk|ghp|gho|ghs|ghu|glpat|xox[abposr])[-_][A-Za-z0-9_-]{8,}/g, '[secret]'],
-  [new RegExp(String.raw`\b(${SECRET_KEYS})(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;&'"]+)`, 'gi'), '$1$2[secret]'],
+  [new RegExp(String.raw`\b(${SECRET_KEYS})(\s*[=:]\s*)(?!Bearer\b|Basic\b|\[)("[^"]*"|'[^']*'|[^\s,;&'"]+)`, 'gi'), '$1$2[secret]'],
   [/\b[\w.+-]+@(?:[a-z0-9-]+\.)+[a-z]{2,}\b/gi, '[email]'],
   // user@host, as ssh and many logs print it.
   [/\b[a-z_][\w.-]*@[a-z0-9][\w.-]*/gi, '[user]@[host]'],
   [/(?:\/home\/|\/root\/|~\/)[^\s'"`|,;)]*/g, '[home-path]'],
   [/\b(?:[0-9a-f]{2}[:-]){5}[0-9a-f]{2}\b/gi, '[mac]'],
   [/\b(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?\b/g, '[ip]'],
-  [/(?<![\w:])(?:[0-9a-f]{1,4}:){2,7}(?::|[0-9a-f]{1,4})(?:(?::[0-9a-f]{1,4})*)?(?![\w:])|(?<![\w:])::(?:[0-9a-f]{1,4}:){0,6}[0-9a-f]{1,4}(?![\w:])/gi, '[ip]'],
+  // IPv6: with a `::`, or all eight groups (a time such as 10:21:33 has neither).
+  [/(?<![\w:])(?=[0-9a-f:]*::|(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4})[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?![\w:])/gi, '[ip]'],
   [new RegExp(String.raw`\b(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:${DOMAIN_SUFFIXES.join('|')})\b`, 'gi'), '[host]'],
   // Long random-looking strings: keys, hashes, session ids (at least one digit and one letter).
   [/\b(?=[A-Za-z0-9+/_-]{32,}\b)(?=[A-Za-z0-9+/_-]*\d)(?=[A-Za-z0-9+/_-]*[A-Za-z])[A-Za-z0-9+/_-]{32,}={0,2}/g, '[secret]'],
@@ -60,7 +61,8 @@ export function redactHostData(text: string, known: KnownHostData = { hosts: [],
 function replaceWords(text: string, words: readonly string[], placeholder: string): string {
   const names = [...new Set(words.map((w) => w.trim()).filter((w) => w.length > 2 && !/^\[.*\]$/.test(w)))].sort((a, b) => b.length - a.length);
   if (!names.length) return text;
-  const pattern = new RegExp(`(?<![\\w.-])(?:${names.map(escapeRegExp).join('|')})(?![\\w-])`, 'gi');
+  // Also inside hyphenated names: `chaos-sandbox-init` names the host `chaos-sandbox` too.
+  const pattern = new RegExp(`(?<![\\w.])(?:${names.map(escapeRegExp).join('|')})(?!\\w)`, 'gi');
   return text.replace(pattern, placeholder);
 }
 

@@ -13,7 +13,7 @@ export const testerAgent: Agent<'TesterAgent'> = {
   name: 'TesterAgent',
   async run(input: AgentInput): Promise<AgentResult<FixTestFindings>> {
     const diagnosis = input.findings.FixerAgent;
-    if (!diagnosis) return { ok: false, error: 'no diagnosis to test: FixerAgent did not succeed' };
+    if (!diagnosis) return { ok: false, error: 'no diagnosis to test: FixerAgent did not succeed', retryable: false };
     try {
       const script = buildFixScript(input.incident.id, diagnosis);
       const syntax = await bashParse(script, input.signal);

@@ -115,8 +115,10 @@ describe('agent retries, validation and partial reports', () => {
       expect(report).toContain('## Partial report');
       expect(report).toContain('2 agents did not succeed; this report is incomplete.');
       expect(report).toMatch(/\| FixerAgent \| failed \| 3 \| scripted failure 3 \| the root cause, the hypotheses and the recommended fix \\\(no fix\\_suggestion.json, no fix.sh\\\)/);
-      expect(report).toMatch(/\| TesterAgent \| failed \| 3 \| no diagnosis to test: FixerAgent did not succeed \| the risk rating and rollback plan/);
+      expect(report).toMatch(/\| TesterAgent \| failed \| 1 \| no diagnosis to test: FixerAgent did not succeed \| the risk rating and rollback plan/);
       expect(measureIncident(run.record, run.trace, run.report).outcome).toBe('partial');
+      // Its input is missing: trying the TesterAgent again could not help, so it is not retried.
+      expect(run.record.agents.find((a) => a.name === 'TesterAgent')).toMatchObject({ state: 'failed', attempts: 1 });
     } finally {
       await run.cleanup();
     }

@@ -1,0 +1,108 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { startTestServer, waitForIncident, type TestServer } from '../../fixtures/coordinator.js';
+import { startFakeModelServer, type FakeModelServer } from '../../fixtures/openai-compatible-server.js';
+
+/**
+ * The optional narrative through the real pipeline: a real coordinator over HTTP replays a
+ * recording, and its ReporterAgent asks a real OpenAI-compatible HTTP server (started here, on a
+ * free port) for prose, through the openai client.
+ */
+const MODEL = 'test-model-7b';
+const API_KEY = 'sk-test-narrative-key-0123456789';
+
+/** What the cpu_spike recording knows of its host: none of it may leave for the model. */
+const HOST_DATA = ['10.213.7.2', 'chaos-sandbox', 'sre-demo', '/home/'];
+
+async function runIncident(server: TestServer, bundle = 'cpu_spike') {
+  const res = await fetch(`${server.url}/start_incident`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ scenario: 'investigate', options: { offline: true, bundle } }) });
+  expect(res.status).toBe(202);
+  const { incident_id: id } = (await res.json()) as { incident_id: string };
+  const status = (await waitForIncident(server.url, id)) as { status: string; agents: { name: string; state: string }[]; trace: { agent: string; type: string; content: { summary?: string } }[] };
+  const report = await (await fetch(`${server.url}/report/${id}`)).text();
+  const narrativeTrace = status.trace.filter((e) => e.agent === 'ReporterAgent' && /^narrative /.test(e.content.summary ?? ''));
+  return { id, status, report, narrativeTrace };
+}
+
+describe('LLM narrative (real pipeline, local OpenAI-compatible server)', () => {
+  let model: FakeModelServer;
+  beforeAll(async () => {
+    model = await startFakeModelServer({ slowMs: 5_000 });
+  });
+  afterAll(() => model.close());
+
+  it('when a model is configured, then report.md gets a Narrative section marked as the model’s, and the request carries no host data', async () => {
+    model.setReply('```json\n{"narrative": "A runaway process pinned every core.\\n\\nStopping it brings the host back.", "hypotheses": []}\n```');
+    const server = await startTestServer({ CHAOS_PDF: 'false', CHAOS_LLM_URL: model.urls.ok, CHAOS_LLM_MODEL: MODEL, CHAOS_LLM_API_KEY: API_KEY });
+    try {
+      const before = model.received.length;
+      const { id, status, report, narrativeTrace } = await runIncident(server);
+      expect(status.status).toBe('completed');
+      expect(status.agents.every((a) => a.state === 'succeeded')).toBe(true);
+      expect(report).toContain('## Narrative (written by a language model)');
+      expect(report).toContain(`_Written by the model \`${MODEL}\``);
+      expect(report).toContain('A runaway process pinned every core.');
+      expect(report.indexOf('## Narrative')).toBeLessThan(report.indexOf('## Root cause and evidence'));
+      expect(narrativeTrace.map((e) => e.content.summary)).toEqual([expect.stringMatching(new RegExp(`^narrative written by the model ${MODEL} in \\d+ ms \\(0 hypotheses of its own\\)$`))]);
+
+      const sent = model.received.slice(before);
+      expect(sent).toHaveLength(1);
+      expect(sent[0]!.authorization).toBe(`Bearer ${API_KEY}`);
+      const body = JSON.parse(sent[0]!.body) as { model: string; messages: { role: string; content: string }[] };
+      expect(body.model).toBe(MODEL);
+      expect(body.messages.map((m) => m.role)).toEqual(['system', 'user']);
+      expect(body.messages[1]!.content).toContain('Diagnosis: cpu_saturation');
+      for (const literal of HOST_DATA) expect(sent[0]!.body).not.toContain(literal);
+      expect(sent[0]!.body).not.toMatch(/\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b/);
+
+      // narrative.json keeps exactly what left, for anyone to check.
+      const kept = JSON.parse(await readFile(path.join(server.incidentsDir, id, 'narrative.json'), 'utf8')) as { model: string; request: unknown };
+      expect(kept.model).toBe(MODEL);
+      expect(kept.request).toEqual(body.messages);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('when the model does not answer within the timeout, then the report is written without it and the trace says why', async () => {
+    const server = await startTestServer({ CHAOS_PDF: 'false', CHAOS_LLM_URL: model.urls.slow, CHAOS_LLM_MODEL: MODEL, CHAOS_LLM_TIMEOUT_MS: '500' });
+    try {
+      const started = Date.now();
+      const { status, report, narrativeTrace } = await runIncident(server);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(status.status).toBe('completed');
+      expect(status.agents.find((a) => a.name === 'ReporterAgent')?.state).toBe('succeeded');
+      expect(report).toMatch(/^# Incident inc-\S+: CPU saturation/);
+      expect(report).not.toContain('## Narrative');
+      expect(narrativeTrace.map((e) => [e.type, e.content.summary])).toEqual([['warning', 'narrative skipped: the model did not answer within 500 ms']]);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('when the endpoint answers HTTP 500, then the report is written without it and the trace says why', async () => {
+    const server = await startTestServer({ CHAOS_PDF: 'false', CHAOS_LLM_URL: model.urls.failing, CHAOS_LLM_MODEL: MODEL });
+    try {
+      const { status, report, narrativeTrace } = await runIncident(server);
+      expect(status.status).toBe('completed');
+      expect(report).not.toContain('## Narrative');
+      expect(narrativeTrace.map((e) => [e.type, e.content.summary])).toEqual([['warning', 'narrative skipped: the endpoint answered HTTP 500']]);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('when no model is configured, then nothing is asked and the report has no narrative', async () => {
+    const server = await startTestServer({ CHAOS_PDF: 'false' });
+    try {
+      const before = model.received.length;
+      const { status, report, narrativeTrace } = await runIncident(server);
+      expect(status.status).toBe('completed');
+      expect(report).not.toContain('## Narrative');
+      expect(narrativeTrace).toEqual([]);
+      expect(model.received.length).toBe(before);
+    } finally {
+      await server.stop();
+    }
+  });
+});
