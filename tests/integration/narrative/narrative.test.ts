@@ -1,5 +1,7 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { readBundle, serializeBundle } from '../../../src/evidence/bundle.js';
+import { EXAMPLES_DIR, tempDir } from '../../fixtures/paths.js';
 import { startTestServer, waitForIncident, type TestServer } from '../../fixtures/coordinator.js';
 import { startFakeModelServer, type FakeModelServer } from '../../fixtures/openai-compatible-server.js';
 
@@ -18,7 +20,12 @@ async function runIncident(server: TestServer, bundle = 'cpu_spike') {
   const res = await fetch(`${server.url}/start_incident`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ scenario: 'investigate', options: { offline: true, bundle } }) });
   expect(res.status).toBe(202);
   const { incident_id: id } = (await res.json()) as { incident_id: string };
-  const status = (await waitForIncident(server.url, id)) as { status: string; agents: { name: string; state: string }[]; trace: { agent: string; type: string; content: { summary?: string } }[] };
+  const status = (await waitForIncident(server.url, id)) as {
+    status: string;
+    outcome: { category: string } | null;
+    agents: { name: string; state: string }[];
+    trace: { agent: string; type: string; content: { summary?: string } }[];
+  };
   const report = await (await fetch(`${server.url}/report/${id}`)).text();
   const narrativeTrace = status.trace.filter((e) => e.agent === 'ReporterAgent' && /^narrative /.test(e.content.summary ?? ''));
   return { id, status, report, narrativeTrace };
@@ -61,6 +68,33 @@ describe('LLM narrative (real pipeline, local OpenAI-compatible server)', () => 
       expect(kept.request).toEqual(body.messages);
     } finally {
       await server.stop();
+    }
+  });
+
+  it('when the diagnosis is unknown, then the model’s extra hypotheses are shown as its suggestions, and the host data in the logs stays home', async () => {
+    // The healthy recording plus errors no rule knows, carrying a user, an address, a home path and a secret.
+    const { dir, cleanup } = await tempDir('unknown-bundle');
+    const { manifest, evidence } = await readBundle(path.join(EXAMPLES_DIR, 'healthy'));
+    const noise = (i: number) => `2026-11-20T14:00:${30 + i}Z ERROR payment gateway rejected user alice from 10.9.8.7 reading /home/alice/keys.pem token=tok_${i}8f3a9c2e7b1d: invalid signature`;
+    evidence.logs.incident.push({ name: 'payments', lines: Array.from({ length: 12 }, (_, i) => noise(i)) });
+    for (const file of serializeBundle(manifest, evidence)) {
+      await mkdir(path.dirname(path.join(dir, 'unknown_noise', file.name)), { recursive: true });
+      await writeFile(path.join(dir, 'unknown_noise', file.name), file.content);
+    }
+    model.setReply(JSON.stringify({ narrative: 'No known fault fits: payments failed while the host stayed healthy.', hypotheses: [{ category: 'service_down', rationale: 'the payment gateway may be rejecting every call' }] }));
+    const server = await startTestServer({ CHAOS_PDF: 'false', CHAOS_EXAMPLES_DIR: dir, CHAOS_LLM_URL: model.urls.ok, CHAOS_LLM_MODEL: MODEL });
+    try {
+      const before = model.received.length;
+      const { status, report } = await runIncident(server, 'unknown_noise');
+      expect(status.outcome?.category).toBe('unknown');
+      expect(report).toContain("| Service down (model's suggestion) | the payment gateway may be rejecting every call |");
+      expect(report).toContain('Further hypotheses suggested by the model (not checked against the evidence)');
+      const sent = model.received.slice(before)[0]!.body;
+      expect(sent).toContain('payment gateway rejected');
+      for (const literal of ['alice', '10.9.8.7', '/home/', 'tok_', ...HOST_DATA]) expect(sent).not.toContain(literal);
+    } finally {
+      await server.stop();
+      await cleanup();
     }
   });
 
