@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { IncidentRecord, TraceEntry } from '../domain/index.js';
 import { StartIncidentRequest } from '../incidents/schema.js';
+import { ExperimentSummary } from '../experiments/result-schema.js';
+import { Experiment } from '../experiments/schema.js';
 
 /** Response bodies, as zod schemas so the document and the code cannot drift apart. */
 export const StartIncidentResponse = z.object({
@@ -26,6 +28,33 @@ const problem = { description: 'Problem details (RFC 9457)', content: { 'applica
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^inc-\\d{8}-\\d{6}-[0-9a-z]{10}$' }, example: 'inc-20261122-223457-9ia1cgb4do' };
 const json = (description: string) => ({ description, content: { 'application/json': { schema: { type: 'object' } } } });
 const started = { description: 'Started', content: { 'application/json': { schema: { $ref: '#/components/schemas/StartIncidentResponse' } } } };
+
+export const StartExperimentResponse = z.object({
+  experiment_id: z.string(),
+  status: z.literal('running'),
+  links: z.record(z.string(), z.string()),
+});
+const expIdParam = { name: 'experimentId', in: 'path', required: true, schema: { type: 'string', pattern: '^exp-\\d{8}-\\d{6}-[0-9a-z]{10}$' }, example: 'exp-20261201-001500-4k2m9q1x7c' };
+
+// Separate constants: an array of differently shaped literals would be typed with undefined members.
+const INJECT_STEP = { type: 'inject', scenario: 'cpu_spike', args: { duration: 30, load: 2 } };
+const WAIT_STEP = { type: 'wait', seconds: 6 };
+
+/** A short experiment on the sandbox: what Swagger UI pre-fills and the Postman collection sends. */
+export const EXPERIMENT_EXAMPLES = {
+  cpu_spike: {
+    summary: 'CPU spike under 20 requests/s: does the API keep answering?',
+    value: {
+      title: 'CPU spike keeps the API answering',
+      targets: ['sandbox'],
+      steady_state: [{ name: 'api-health', type: 'http', url: 'http://10.213.7.2:8080/health', expect_status: 200, latency_ms: { p: 95, max: 1000 } }],
+      load: { url: 'http://10.213.7.2:8080/health', rps: 20 },
+      method: [INJECT_STEP, WAIT_STEP],
+      safeguards: [{ probe: 'api-health', leave_for_s: 5 }],
+      runs: 1,
+    },
+  },
+};
 
 /** Request examples, first one first: Swagger UI pre-fills it and the Postman collection sends it. */
 export const START_EXAMPLES = {
@@ -69,6 +98,9 @@ export function buildOpenApi(version: string) {
         IncidentRecord: schema(IncidentRecord),
         TraceEntry: schema(TraceEntry),
         Problem: schema(ProblemBody),
+        Experiment: schema(Experiment, 'input'),
+        StartExperimentResponse: schema(StartExperimentResponse),
+        ExperimentSummary: schema(ExperimentSummary),
       },
     },
     security: [{ bearer: [] }],
@@ -76,6 +108,7 @@ export function buildOpenApi(version: string) {
       { name: 'Incidents', description: 'Start incidents and follow them' },
       { name: 'Reports', description: 'The postmortem and every artifact an incident leaves' },
       { name: 'Control', description: 'Stop one incident or halt them all: chaos is reverted now' },
+      { name: 'Experiments', description: 'Chaos experiments: steady state under load, faults through incidents, safeguards, repeated runs and their statistics' },
       { name: 'Service', description: 'Health, metrics and this description' },
     ],
     paths: {
@@ -139,6 +172,55 @@ export function buildOpenApi(version: string) {
             '200': { description: 'The report', content: { 'text/markdown': { schema: { type: 'string' } }, 'application/pdf': { schema: { type: 'string', format: 'binary' } } } },
             '404': problem,
           },
+        },
+      },
+      '/experiments': {
+        get: { operationId: 'listExperiments', tags: ['Experiments'], summary: 'List experiments, newest first, with their verdict', responses: { '200': json('Experiments') } },
+        post: {
+          operationId: 'startExperiment',
+          tags: ['Experiments'],
+          summary: 'Start an experiment (body: the experiment file as JSON; ?runs=N overrides its runs)',
+          parameters: [{ name: 'runs', in: 'query', required: false, schema: { type: 'integer' }, example: 1 }],
+          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/Experiment' }, examples: EXPERIMENT_EXAMPLES } } },
+          responses: {
+            '202': { description: 'Started', content: { 'application/json': { schema: { $ref: '#/components/schemas/StartExperimentResponse' } } } },
+            '400': problem,
+            '403': problem,
+            '409': problem,
+          },
+        },
+      },
+      '/experiments/{experimentId}': {
+        get: {
+          operationId: 'getExperiment',
+          tags: ['Experiments'],
+          summary: 'The summary so far: progress, per-run figures, statistics over runs, linked incidents, output files',
+          parameters: [expIdParam],
+          responses: { '200': { description: 'Summary', content: { 'application/json': { schema: { $ref: '#/components/schemas/ExperimentSummary' } } } }, '404': problem },
+        },
+      },
+      '/experiments/{experimentId}/events': {
+        get: {
+          operationId: 'experimentEvents',
+          tags: ['Experiments'],
+          summary: 'Server-Sent Events: progress of each step as it happens, then `end`',
+          parameters: [expIdParam],
+          responses: { '200': { description: '`event: progress` per step, then `event: end` with the status and whether the steady state held', content: { 'text/event-stream': { schema: { type: 'string' } } } }, '404': problem },
+        },
+      },
+      '/experiments/{experimentId}/stop': {
+        post: { operationId: 'stopExperiment', tags: ['Experiments'], summary: 'Stop: its incidents revert their faults now, the outputs are written (idempotent)', parameters: [expIdParam], responses: { '200': json('Stopped or already finished'), '404': problem } },
+      },
+      '/experiments/{experimentId}/files': {
+        get: { operationId: 'listExperimentFiles', tags: ['Experiments'], summary: 'Output names and sizes', parameters: [expIdParam], responses: { '200': json('Files'), '404': problem } },
+      },
+      '/experiments/{experimentId}/files/{name}': {
+        get: {
+          operationId: 'getExperimentFile',
+          tags: ['Experiments'],
+          summary: 'Download one output: report.md, report.pdf, summary.json, junit.xml, load.csv, runs.csv, runs.json, experiment.yaml, charts/…',
+          parameters: [expIdParam, { name: 'name', in: 'path', required: true, schema: { type: 'string' }, example: 'junit.xml' }],
+          responses: { '200': { description: 'The file' }, '404': problem },
         },
       },
       '/halt': { post: { operationId: 'haltAll', tags: ['Control'], summary: 'Revert every active incident now (idempotent)', responses: { '200': json('Halted ids') } } },

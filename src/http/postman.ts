@@ -50,7 +50,7 @@ export type PostmanCollection = {
 };
 
 /** Path parameters that name the incident become the `incidentId` variable. */
-const VARIABLE_FOR_PARAM: Record<string, string> = { id: 'incidentId' };
+const VARIABLE_FOR_PARAM: Record<string, string> = { id: 'incidentId', experimentId: 'experimentId' };
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 const STATUS_TEXT: Record<number, string> = { 200: 'OK', 201: 'Created', 202: 'Accepted', 204: 'No Content' };
 
@@ -92,6 +92,7 @@ export function buildPostmanCollection(doc: OpenApiDocument): PostmanCollection 
       { key: 'baseUrl', value: 'http://127.0.0.1:8080', type: 'string', description: 'The coordinator\'s base URL' },
       { key: 'token', value: '', type: 'string', description: 'Bearer token (CHAOS_API_TOKEN); leave empty when the API has none' },
       { key: 'incidentId', value: '', type: 'string', description: 'Set from incident_id by the start requests' },
+      { key: 'experimentId', value: '', type: 'string', description: 'Set from experiment_id by POST /experiments' },
     ],
     item: ordered.filter((f) => f.item.length),
   };
@@ -136,6 +137,7 @@ function buildItem(path: string, method: string, op: Operation): PostmanItem {
   const code = documentedStatus(op);
   const first = examples[0]?.[1];
   const captures = Object.values(op.responses).some((r) => r.content?.['application/json']?.schema?.$ref === '#/components/schemas/StartIncidentResponse');
+  const capturesExperiment = Object.values(op.responses).some((r) => r.content?.['application/json']?.schema?.$ref === '#/components/schemas/StartExperimentResponse');
   return {
     name: `${method.toUpperCase()} ${path}`,
     request: request(first?.value),
@@ -151,6 +153,7 @@ function buildItem(path: string, method: string, op: Operation): PostmanItem {
           exec: [
             `pm.test('status is ${code}', function () { pm.response.to.have.status(${code}); });`,
             ...(captures ? ["if (pm.response.code === 202) { pm.collectionVariables.set('incidentId', pm.response.json().incident_id); }"] : []),
+            ...(capturesExperiment ? ["if (pm.response.code === 202) { pm.collectionVariables.set('experimentId', pm.response.json().experiment_id); }"] : []),
           ],
         },
       },
