@@ -3,7 +3,8 @@
 # to install. Usage: scripts/ensure-system-deps.sh demo|test
 #   demo: chromium (for report.pdf; without it the report is markdown only)
 #   test: chromium, poppler-utils, openssh-server, stress-ng, postgresql, shellcheck, iproute2, sudo, python3,
-#         nginx-light, python3-psycopg2 (the foreign test host's web server and report job, tests/fixtures/foreign-host)
+#         nginx-light, python3-psycopg2 (the foreign test host's web server and report job, tests/fixtures/foreign-host),
+#         prometheus, prometheus-alertmanager, prometheus-node-exporter (POST /alerts against a real alerting stack)
 set -euo pipefail
 
 usage() { echo "usage: $0 demo|test" >&2; exit 2; }
@@ -28,6 +29,9 @@ case "$1" in
       curl:/usr/bin/curl
       nginx-light:/usr/sbin/nginx
       python3-psycopg2:/usr/lib/python3/dist-packages/psycopg2
+      prometheus:/usr/bin/prometheus
+      prometheus-alertmanager:/usr/bin/prometheus-alertmanager
+      prometheus-node-exporter:/usr/bin/prometheus-node-exporter
     )
     ;;
   *) usage ;;

@@ -17,6 +17,8 @@ export type Breach = { key: string; detail: string };
 /** Limits that are a fault on any host (health.ts); per sample, so a little tighter than its medians. */
 export const LIMITS = { cpuPct: 95, memPct: 90, diskPct: 90, dbPct: 85, limitsPct: 85 } as const;
 
+/** CPUs pinned count when this host's own processes use at least this share of each core. */
+export const OWN_CPU_PCT_PER_CORE = 50;
 /** How far above the reference band counts as out of it: max + this many points, for percentages. */
 const MARGIN = { disk: 10, db: 30, mem: 15 } as const;
 /** A process whose RSS grew this much since the watch first saw it is leaking, whatever the host's size. */
@@ -56,7 +58,11 @@ export function judgeSample(sample: WatchSample, probes: readonly WatchProbe[], 
     return { max: first, median: first };
   };
 
-  if (sample.cpu.busy_pct >= LIMITS.cpuPct) out.push({ key: 'cpu', detail: `CPU ${round(sample.cpu.busy_pct)}% busy (limit ${LIMITS.cpuPct}%)` });
+  // Pinned, and by this host's own processes: a neighbour's load on shared CPUs is not this host's fault.
+  const ownCpu = sample.top.reduce((n, p) => n + p.cpu_pct, 0);
+  if (sample.cpu.busy_pct >= LIMITS.cpuPct && ownCpu >= OWN_CPU_PCT_PER_CORE * sample.cpu.cores) {
+    out.push({ key: 'cpu', detail: `CPU ${round(sample.cpu.busy_pct)}% busy (limit ${LIMITS.cpuPct}%), ${Math.round(ownCpu)}% of a core by this host's processes` });
+  }
 
   const mem = sample.mem.used_pct;
   const memBand = level('mem.used_pct', mem);

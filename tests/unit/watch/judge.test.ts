@@ -32,8 +32,14 @@ describe('judging one watch sample', () => {
   });
 
   it('when CPUs are pinned, memory or a filesystem is at its limit, or DB connections near max, then each absolute limit is a breach', () => {
-    const keys = judgeSample(sample({ cpu: 99, mem: 93, tmp: 95, db: 90 }), [], null, newWatchMemory()).map((b) => b.key);
+    const spinner = [{ pid: 7, comm: 'stress-ng', cpu_pct: 190, rss_mb: 5 }];
+    const keys = judgeSample(sample({ cpu: 99, mem: 93, tmp: 95, db: 90, top: spinner }), [], null, newWatchMemory()).map((b) => b.key);
     expect(keys).toEqual(['cpu', 'memory', 'disk:/tmp', 'db']);
+  });
+
+  it("when the CPUs are pinned but not by this host's processes (a neighbour on shared CPUs), then that is no breach", () => {
+    const idle = [{ pid: 7, comm: 'python3', cpu_pct: 3, rss_mb: 5 }];
+    expect(judgeSample(sample({ cpu: 99, top: idle }), [], null, newWatchMemory())).toEqual([]);
   });
 
   it('when a filesystem or DB connections are far above the reference band but under the limits, then that is a breach too', () => {

@@ -26,7 +26,7 @@ function fakeLink() {
   let t = 0;
   const emit = (cpu: number) => {
     t += 1;
-    const data = { t: new Date(Date.UTC(2026, 11, 1, 0, 0, t)).toISOString(), cpu: { busy_pct: cpu, iowait_pct: 0, steal_pct: 0, cores: 2 }, load1: 1, mem: { total_mb: 1000, available_mb: 900, used_pct: 10 }, disks: [], net: [], top: [] };
+    const data = { t: new Date(Date.UTC(2026, 11, 1, 0, 0, t)).toISOString(), cpu: { busy_pct: cpu, iowait_pct: 0, steal_pct: 0, cores: 2 }, load1: 1, mem: { total_mb: 1000, available_mb: 900, used_pct: 10 }, disks: [], net: [], top: [{ pid: 9, comm: 'burn', cpu_pct: cpu * 2, rss_mb: 1 }] };
     onLine?.(JSON.stringify({ type: 'sample', data }));
   };
   return { link, calls, emit, end: () => finish?.(result(1)), garbage: (line: string) => onLine?.(line) };
@@ -57,7 +57,7 @@ describe('a watcher', () => {
     f.emit(99);
     await new Promise((r) => setImmediate(r));
     expect(opened).toEqual(['2026-12-01T00:00:10.000Z']);
-    expect(watcher.view()).toMatchObject({ state: 'watching', samples: 7, out_of_band: 3, detections: [{ incident_id: 'inc-1', first_out_at: '2026-12-01T00:00:05.000Z', breaches: ['CPU 99% busy (limit 95%)'] }] });
+    expect(watcher.view()).toMatchObject({ state: 'watching', samples: 7, out_of_band: 3, detections: [{ incident_id: 'inc-1', first_out_at: '2026-12-01T00:00:05.000Z', breaches: ["CPU 99% busy (limit 95%), 198% of a core by this host's processes"] }] });
     // Flapping: out of band again within the cooldown opens nothing; after it, one more.
     for (const cpu of [10, 99, 99, 99, 99]) f.emit(cpu);
     now += 61_000;

@@ -1,0 +1,72 @@
+import { readFile, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { startTestServer, waitForIncident, type TestServer } from '../../fixtures/coordinator.js';
+import { ensureSandbox, onSandbox } from '../../fixtures/sandbox.js';
+
+/** What the test fills: the sandbox's /tmp is a 1 GB filesystem of its own. */
+const FILL = '/tmp/watch-test-fill';
+
+type WatchView = { state: string; samples: number; detections: { detected_at: string; first_out_at: string; breaches: string[]; incident_id: string | null; error: string | null }[] };
+
+async function poll<T>(what: string, timeoutMs: number, check: () => Promise<T | null>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== null) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/**
+ * Watch mode against the real sandbox: the test fills its /tmp as a runaway job would (no chaos
+ * script, no incident asked for); the watch must notice by itself and open the investigation.
+ */
+describe('watch mode on the sandbox host', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    const sandbox = await ensureSandbox();
+    await onSandbox(`rm -f ${FILL}`);
+    server = await startTestServer({ CHAOS_TARGETS_FILE: sandbox.targetsFile, CHAOS_KEYS_DIR: sandbox.keysDir, CHAOS_PDF: 'false' });
+  }, 660_000);
+  afterAll(async () => {
+    await onSandbox(`rm -f ${FILL}`);
+    await server?.stop();
+  });
+
+  it('when /tmp fills up while watched, then one investigate incident opens by itself with its detection time, diagnosed disk_full on /tmp', async () => {
+    const started = await fetch(`${server.url}/targets/sandbox/watch`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ interval_s: 1, consecutive: 3, cooldown_s: 600 }) });
+    expect(started.status).toBe(201);
+    const watch = async () => (await (await fetch(`${server.url}/targets/sandbox/watch`)).json()) as WatchView;
+    // A few samples in band first: without a reference, they are the watch's normal.
+    await poll('three samples', 30_000, async () => ((await watch()).samples >= 3 ? true : null));
+    expect((await watch()).detections).toEqual([]);
+
+    const faultAt = Date.now();
+    try {
+      const filled = await onSandbox(`fallocate -l 900M ${FILL} && df -P /tmp | tail -1`);
+      expect(filled.code).toBe(0);
+      const detection = await poll('the watch to open an investigation', 30_000, async () => (await watch()).detections.find((d) => d.incident_id !== null) ?? null);
+      const mttdS = (Date.parse(detection.detected_at) - faultAt) / 1000;
+      expect(mttdS).toBeGreaterThan(0);
+      expect(mttdS).toBeLessThan(20);
+      expect(detection.breaches).toEqual(expect.arrayContaining([expect.stringMatching(/^\/tmp 9\d(\.\d)?% full/)]));
+
+      const status = await waitForIncident(server.url, detection.incident_id!, {}, 90_000);
+      expect(status).toMatchObject({ status: 'completed', scenario: 'investigate', outcome: { category: 'disk_full', culprit: expect.stringContaining('/tmp') } });
+      const record = JSON.parse(await readFile(path.join(server.incidentsDir, detection.incident_id!, 'incident.json'), 'utf8')) as { trigger: string; detected_at: string };
+      expect(record).toMatchObject({ trigger: 'watch', detected_at: detection.detected_at });
+      const report = await readFile(path.join(server.incidentsDir, detection.incident_id!, 'report.md'), 'utf8');
+      expect(report).toContain(`| Opened by | watch mode: the host left its known-good band; detected ${detection.detected_at} |`);
+    } finally {
+      await onSandbox(`rm -f ${FILL}`);
+    }
+    // Still out of band until the file went, but within the cooldown: one incident only.
+    expect((await readdir(server.incidentsDir)).filter((n) => n.startsWith('inc-'))).toHaveLength(1);
+
+    const stopped = await fetch(`${server.url}/targets/sandbox/watch`, { method: 'DELETE' });
+    expect(await stopped.json()).toMatchObject({ state: 'stopped' });
+    const list = (await (await fetch(`${server.url}/watches`)).json()) as { watches: WatchView[] };
+    expect(list.watches).toEqual([expect.objectContaining({ target: 'sandbox', state: 'stopped' })]);
+  }, 150_000);
+});
