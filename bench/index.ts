@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark, each printing its own figures.
- *   --only <name>      run one: offline | loghub | miner | status | ssh | selftest (ssh needs the sandbox: npm run sandbox:up)
+ *   --only <name>      run one: offline | loghub | miner | status | ssh | experiments | selftest (ssh needs the sandbox: npm run sandbox:up)
  *   --miner-mb <n>     size of the synthetic log for the miner benchmark (default 1024)
  *   --rounds <n>       rounds of the offline pipeline benchmark (default 5)
  *   --selftest-incidents <n>  offline incidents per fault kind in the self-test benchmark (default 50)
@@ -11,6 +11,7 @@ import { runMinerThroughputBench } from './miner-throughput.js';
 import { runOfflinePipelineBench } from './offline-pipeline.js';
 import { runSelfTestBench } from './selftest.js';
 import { runSshPipelineBench } from './ssh-pipeline.js';
+import { runExperimentsBench } from './experiments.js';
 import { runStatusLatencyBench } from './status-latency.js';
 
 const { values } = parseArgs({
@@ -28,6 +29,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   miner: () => runMinerThroughputBench(console.log, { sizeMb: Number(values['miner-mb']) }),
   status: () => runStatusLatencyBench(console.log),
   ssh: () => runSshPipelineBench(console.log),
+  experiments: () => runExperimentsBench(console.log),
   selftest: () => runSelfTestBench(console.log, { incidentsPerKind: Number(values['selftest-incidents']) }),
 };
 

@@ -1,0 +1,115 @@
+/**
+ * An experiment's outputs written through the store with the real renderer: the PDF from the
+ * system Chromium (its text read back with poppler's pdftotext, chart titles included), the
+ * junit.xml read back by junit2json, load.csv and the exports. No host is touched.
+ */
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { parse, type TestSuites } from 'junit2json';
+import { writeOutputs } from '../../../src/experiments/outputs.js';
+import type { ExperimentSummary } from '../../../src/experiments/result-schema.js';
+import { Experiment } from '../../../src/experiments/schema.js';
+import { aggregate } from '../../../src/experiments/statistics.js';
+import type { LoadRecord } from '../../../src/load/schema.js';
+import { createLogger } from '../../../src/logger.js';
+import { findChromium } from '../../../src/report/render/index.js';
+import { createReportServices } from '../../../src/report/report-services.js';
+import { ExperimentStore } from '../../../src/store/experiment-store.js';
+import { tempDir } from '../../fixtures/paths.js';
+import { check, runFixture } from '../../unit/experiments/run-fixture.js';
+
+const run = promisify(execFile);
+const chromium = findChromium();
+const describeWithChromium = chromium ? describe : describe.skip;
+if (!chromium) console.warn('Chromium not found: experiment PDF test skipped (apt-get install chromium)');
+
+const experiment = Experiment.parse({
+  title: 'Service kill under load',
+  targets: ['sandbox'],
+  steady_state: [{ name: 'api', type: 'http', url: 'http://10.213.7.2:8080/health', expect_status: 200 }],
+  load: { url: 'http://10.213.7.2:8080/health', rps: 10 },
+  method: [{ type: 'inject', scenario: 'service_kill' }, { type: 'wait', seconds: 5 }],
+  compare_to: 'baseline',
+});
+
+function records(): LoadRecord[] {
+  const t0 = Date.parse('2026-12-01T00:00:00.000Z');
+  return Array.from({ length: 600 }, (_, i) => {
+    const down = i >= 150 && i < 250;
+    return { timestamp: new Date(t0 + i * 100).toISOString(), latency_ms: down ? 2 : 11, ok: !down, status: down ? null : 200, error: down ? 'ECONNREFUSED' : null };
+  });
+}
+
+function summary(): ExperimentSummary {
+  const figures = { start: '2026-12-01T00:00:00.000Z', end: '2026-12-01T00:00:15.000Z', requests: 150, ok: 150, sent_rps: 10, throughput_rps: 10, error_rate: 0, p50_ms: 11, p95_ms: 11, p99_ms: 11 };
+  const runs = [1, 2].map((n) =>
+    runFixture({
+      run: n,
+      incident_id: `inc-20261201-00000${n}-abcdefghij`,
+      load: { before: figures, during: { ...figures, ok: 0, throughput_rps: 0, error_rate: 1 }, after: figures },
+      change: { throughput_pct: -100, error_rate_pp: 100, p50_shift_ms: -9, p95_shift_ms: -9, p99_shift_ms: -9 },
+      anomaly_windows: [{ start: '2026-12-01T00:00:15.000Z', end: '2026-12-01T00:00:25.000Z', severity: 'high', reason: '100 % of requests failed' }],
+      steady_state: { ...runFixture().steady_state, during: { met: false, checks: [check('api', 'during', false, '5 of 5 requests not 200: 5× ECONNREFUSED')] } },
+      mttd_s: n * 2,
+      mttr_s: 20 + n,
+    }),
+  );
+  const baseline = runFixture({ kind: 'baseline', incident_id: null, mttd_s: null, mttr_s: null, diagnosis: null, load: { before: figures, during: figures, after: figures } });
+  return {
+    experiment_id: 'exp-20261201-000000-abcdefghij',
+    title: experiment.title,
+    status: 'completed',
+    progress: { run: 2, of: 2, kind: null, step: 'done' },
+    created_at: '2026-12-01T00:00:00.000Z',
+    finished_at: '2026-12-01T00:01:00.000Z',
+    target: 'sandbox',
+    scenario: 'service_kill',
+    runs,
+    baseline,
+    aggregate: aggregate([baseline, ...runs]),
+    incidents: runs.map((r) => r.incident_id!),
+    error: null,
+  };
+}
+
+describeWithChromium('experiment outputs with the real renderer', () => {
+  it('when the outputs are written, then the PDF shows the report and its charts, and junit.xml, load.csv and the exports read back', async () => {
+    const { dir, cleanup } = await tempDir('experiment-outputs');
+    const report = createReportServices({ pdf: true, browserProfileRoot: path.join(dir, '.chromium'), log: createLogger('silent') });
+    try {
+      const store = new ExperimentStore(path.join(dir, 'experiments'));
+      const s = summary();
+      await store.create(s);
+      const written = await writeOutputs(s, experiment, records(), store, report.services);
+      expect(written.pdf).toEqual({ state: 'rendered' });
+      expect(written.files).toEqual(expect.arrayContaining(['load.csv', 'runs.csv', 'runs.json', 'junit.xml', 'report.md', 'report.pdf', 'charts/throughput.svg', 'charts/compare-throughput.svg', 'charts/mttd-mttr.svg']));
+
+      const folder = store.dir(s.experiment_id);
+      const pdf = await readFile(path.join(folder, 'report.pdf'));
+      expect(pdf.subarray(0, 5).toString('latin1')).toBe('%PDF-');
+      const { stdout: text } = await run('pdftotext', ['-layout', path.join(folder, 'report.pdf'), '-'], { maxBuffer: 16 * 1024 * 1024 });
+      expect(text).toContain('Experiment: Service kill under load');
+      // The charts are drawn into the PDF: their titles and legends are text in it.
+      expect(text).toContain('Throughput over time (anomaly windows shaded)');
+      expect(text).toContain('Successful responses per second: baseline vs runs');
+      expect(text).toContain('Time to detect and to recover, per run');
+
+      const junit = (await parse(await readFile(path.join(folder, 'junit.xml'), 'utf8'))) as TestSuites;
+      expect(junit.testsuite!.map((t) => t.name)).toEqual(['baseline (no fault)', 'run 1', 'run 2']);
+      expect(junit.failures).toBe(0);
+
+      const csv = (await readFile(path.join(folder, 'load.csv'), 'utf8')).trim().split('\n');
+      expect(csv[0]).toBe('timestamp,latency_ms,ok,status,error');
+      expect(csv).toHaveLength(601);
+      expect(csv[151]).toBe('2026-12-01T00:00:15.000Z,2,false,,ECONNREFUSED');
+      const exported = JSON.parse(await readFile(path.join(folder, 'runs.json'), 'utf8')) as { runs: unknown[]; aggregate: { mttr_s: { p50: number } } };
+      expect(exported.runs).toHaveLength(3);
+      expect(exported.aggregate.mttr_s.p50).toBe(21.5);
+    } finally {
+      await report.close();
+      await cleanup();
+    }
+  }, 60_000);
+});
