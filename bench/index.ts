@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark, each printing its own figures.
- *   --only <name>      run one: offline | loghub | miner | status | ssh | experiments | selftest (ssh needs the sandbox: npm run sandbox:up)
+ *   --only <name>      run one: offline | loghub | miner | status | ssh | selftest | experiments | selftest (ssh needs the sandbox: npm run sandbox:up)
  *   --miner-mb <n>     size of the synthetic log for the miner benchmark (default 1024)
  *   --rounds <n>       rounds of the offline pipeline benchmark (default 5)
  *   --selftest-incidents <n>  offline incidents per fault kind in the self-test benchmark (default 50)

@@ -31,8 +31,20 @@ const MAX_PLAIN_TEXT = 4000;
  * completion per report, no retries (the report does not wait twice), cut at the timeout.
  */
 export function createNarrator(config: NarrativeConfig): Narrator {
-  // Local servers want no key, but the client insists on one: any string does for them.
-  const client = new OpenAI({ baseURL: config.url, apiKey: config.apiKey ?? 'no-key', maxRetries: 0, timeout: config.timeoutMs });
+  // Local servers want no key, but the client insists on one: any string does for them. Every
+  // option the client would otherwise take from OPENAI_* variables is set here, so that nothing
+  // of this machine's OpenAI account (organization, project, admin key) reaches another endpoint.
+  const client = new OpenAI({
+    baseURL: config.url,
+    apiKey: config.apiKey ?? 'no-key',
+    adminAPIKey: null,
+    organization: null,
+    project: null,
+    webhookSecret: null,
+    logLevel: 'off',
+    maxRetries: 0,
+    timeout: config.timeoutMs,
+  });
   return {
     model: config.model,
     async narrate(input, signal) {

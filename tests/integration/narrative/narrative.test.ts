@@ -40,7 +40,12 @@ describe('LLM narrative (real pipeline, local OpenAI-compatible server)', () => 
 
   it('when a model is configured, then report.md gets a Narrative section marked as the model’s, and the request carries no host data', async () => {
     model.setReply('```json\n{"narrative": "A runaway process pinned every core.\\n\\nStopping it brings the host back.", "hypotheses": []}\n```');
+    // An OpenAI account configured on this machine must not reach another endpoint.
+    process.env.OPENAI_ORG_ID = 'org-of-this-machine';
+    process.env.OPENAI_PROJECT_ID = 'proj-of-this-machine';
     const server = await startTestServer({ CHAOS_PDF: 'false', CHAOS_LLM_URL: model.urls.ok, CHAOS_LLM_MODEL: MODEL, CHAOS_LLM_API_KEY: API_KEY });
+    delete process.env.OPENAI_ORG_ID;
+    delete process.env.OPENAI_PROJECT_ID;
     try {
       const before = model.received.length;
       const { id, status, report, narrativeTrace } = await runIncident(server);
@@ -55,6 +60,8 @@ describe('LLM narrative (real pipeline, local OpenAI-compatible server)', () => 
       const sent = model.received.slice(before);
       expect(sent).toHaveLength(1);
       expect(sent[0]!.authorization).toBe(`Bearer ${API_KEY}`);
+      expect(sent[0]!.headers).not.toHaveProperty('openai-organization');
+      expect(sent[0]!.headers).not.toHaveProperty('openai-project');
       const body = JSON.parse(sent[0]!.body) as { model: string; messages: { role: string; content: string }[] };
       expect(body.model).toBe(MODEL);
       expect(body.messages.map((m) => m.role)).toEqual(['system', 'user']);
