@@ -107,30 +107,16 @@ async function oneRun(state: ExperimentRunState, experiment: Experiment, index: 
     obs.method_started_at = new Date().toISOString();
     const guard = new Safeguards(experiment, probeDeps, obs, state, index, kind, deps.incidents);
     let probedDuring = false;
+    // A tripped safeguard ends the method at once: its waits and probes stop with the faults.
+    const methodSignal = AbortSignal.any([signal, guard.signal]);
     try {
-      for (const [i, step] of experiment.method.entries()) {
-        signal.throwIfAborted();
-        if (step.type === 'inject') {
-          if (kind === 'baseline') {
-            await say('method', `step ${i + 1}: inject ${step.scenario} skipped (baseline run)`);
-            continue;
-          }
-          const started = await startIncident(step, experiment, i, state.id, index, deps);
-          obs.incidents.push(started);
-          await say('inject', `step ${i + 1}: ${step.scenario} on ${step.target ?? experiment.targets[0]} through incident ${started.id}`, started.id);
-          const injected = await waitForInjection(deps.incidents, started.id, signal);
-          await say('inject', injected ? `fault in place (incident ${started.id})` : `incident ${started.id} ended before its fault was in place`, started.id);
-          if (injected) guard.watch(started.id);
-        } else if (step.type === 'wait') {
-          await say('method', `step ${i + 1}: wait ${step.seconds} s`);
-          await sleep(step.seconds * 1000, undefined, { signal });
-        } else {
-          const probe = experiment.steady_state.find((p) => p.name === step.name)!;
-          const check = await checkProbe(probe, 'during', probeDeps, signal);
-          obs.checks.during.push(check);
-          probedDuring = true;
-          await say('probe', `step ${i + 1}: probe ${check.probe}: ${check.ok ? 'ok' : 'out of tolerance'}: ${check.detail}`);
-        }
+      const method = { experiment, index, kind, deps, state, obs, guard, probeDeps, say, signal: methodSignal };
+      try {
+        probedDuring = await runMethod(method);
+      } catch (error) {
+        // A tripped safeguard ends the method: that is the run's outcome, not a failure of it.
+        if (!guard.tripped || signal.aborted) throw error;
+        probedDuring = obs.checks.during.length > 0;
       }
       // Without probe steps, the steady state is still looked at once while the fault is in place.
       if (!probedDuring && !guard.tripped) {
@@ -170,6 +156,51 @@ async function oneRun(state: ExperimentRunState, experiment: Experiment, index: 
     obs.method_finished_at ??= obs.finished_at;
   }
   return obs;
+}
+
+type MethodContext = {
+  experiment: Experiment;
+  index: number;
+  kind: RunKind;
+  deps: RunnerDeps;
+  state: ExperimentRunState;
+  obs: RunObservation;
+  guard: Safeguards;
+  probeDeps: ProbeDeps;
+  say: (step: string, message: string, incidentId?: string) => Promise<void>;
+  /** The run's signal, also aborted when a safeguard trips. */
+  signal: AbortSignal;
+};
+
+/** The method's steps in order; returns whether a probe step looked at the steady state. */
+async function runMethod(m: MethodContext): Promise<boolean> {
+  const { experiment, obs, say, signal } = m;
+  let probed = false;
+  for (const [i, step] of experiment.method.entries()) {
+    signal.throwIfAborted();
+    if (step.type === 'inject') {
+      if (m.kind === 'baseline') {
+        await say('method', `step ${i + 1}: inject ${step.scenario} skipped (baseline run)`);
+        continue;
+      }
+      const started = await startIncident(step, experiment, i, m.state.id, m.index, m.deps);
+      obs.incidents.push(started);
+      await say('inject', `step ${i + 1}: ${step.scenario} on ${step.target ?? experiment.targets[0]} through incident ${started.id}`, started.id);
+      const injected = await waitForInjection(m.deps.incidents, started.id, signal);
+      await say('inject', injected ? `fault in place (incident ${started.id})` : `incident ${started.id} ended before its fault was in place`, started.id);
+      if (injected) m.guard.watch(started.id);
+    } else if (step.type === 'wait') {
+      await say('method', `step ${i + 1}: wait ${step.seconds} s`);
+      await sleep(step.seconds * 1000, undefined, { signal });
+    } else {
+      const probe = experiment.steady_state.find((p) => p.name === step.name)!;
+      const check = await checkProbe(probe, 'during', m.probeDeps, signal);
+      obs.checks.during.push(check);
+      probed = true;
+      await say('probe', `step ${i + 1}: probe ${check.probe}: ${check.ok ? 'ok' : 'out of tolerance'}: ${check.detail}`);
+    }
+  }
+  return probed;
 }
 
 type StartedIncident = RunObservation['incidents'][number];
@@ -271,7 +302,13 @@ class Safeguards {
   private readonly watched: string[] = [];
   private readonly outSince = new Map<string, number>();
   private busy = false;
+  private readonly trip = new AbortController();
   tripped = false;
+
+  /** Aborted when a safeguard trips. */
+  get signal(): AbortSignal {
+    return this.trip.signal;
+  }
 
   constructor(
     private readonly experiment: Experiment,
@@ -314,6 +351,7 @@ class Safeguards {
         if (outFor >= guard.leave_for_s && !this.tripped && this.timer) {
           this.tripped = true;
           this.stop();
+          this.trip.abort(new Error(`safeguard ${guard.probe} tripped`));
           this.obs.safeguard = { probe: guard.probe, at: new Date(now).toISOString(), out_for_s: Math.round(outFor * 10) / 10, detail: check.detail };
           this.obs.checks.during.push(check);
           await this.state.event(this.run, this.kind, 'safeguard', `safeguard ${guard.probe}: out of tolerance for ${outFor.toFixed(1)} s (limit ${guard.leave_for_s} s): ${check.detail}; aborting the run's incidents`);

@@ -9,70 +9,17 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { parse, type TestSuites } from 'junit2json';
 import { writeOutputs } from '../../../src/experiments/outputs.js';
-import type { ExperimentSummary } from '../../../src/experiments/result-schema.js';
-import { Experiment } from '../../../src/experiments/schema.js';
-import { aggregate } from '../../../src/experiments/statistics.js';
-import type { LoadRecord } from '../../../src/load/schema.js';
 import { createLogger } from '../../../src/logger.js';
 import { findChromium } from '../../../src/report/render/index.js';
 import { createReportServices } from '../../../src/report/report-services.js';
 import { ExperimentStore } from '../../../src/store/experiment-store.js';
 import { tempDir } from '../../fixtures/paths.js';
-import { check, runFixture } from '../../unit/experiments/run-fixture.js';
+import { finishedExperiment as experiment, finishedRecords as records, finishedSummary as summary } from '../../fixtures/experiment-summary.js';
 
 const run = promisify(execFile);
 const chromium = findChromium();
 const describeWithChromium = chromium ? describe : describe.skip;
 if (!chromium) console.warn('Chromium not found: experiment PDF test skipped (apt-get install chromium)');
-
-const experiment = Experiment.parse({
-  title: 'Service kill under load',
-  targets: ['sandbox'],
-  steady_state: [{ name: 'api', type: 'http', url: 'http://10.213.7.2:8080/health', expect_status: 200 }],
-  load: { url: 'http://10.213.7.2:8080/health', rps: 10 },
-  method: [{ type: 'inject', scenario: 'service_kill' }, { type: 'wait', seconds: 5 }],
-  compare_to: 'baseline',
-});
-
-function records(): LoadRecord[] {
-  const t0 = Date.parse('2026-12-01T00:00:00.000Z');
-  return Array.from({ length: 600 }, (_, i) => {
-    const down = i >= 150 && i < 250;
-    return { timestamp: new Date(t0 + i * 100).toISOString(), latency_ms: down ? 2 : 11, ok: !down, status: down ? null : 200, error: down ? 'ECONNREFUSED' : null };
-  });
-}
-
-function summary(): ExperimentSummary {
-  const figures = { start: '2026-12-01T00:00:00.000Z', end: '2026-12-01T00:00:15.000Z', requests: 150, ok: 150, sent_rps: 10, throughput_rps: 10, error_rate: 0, p50_ms: 11, p95_ms: 11, p99_ms: 11 };
-  const runs = [1, 2].map((n) =>
-    runFixture({
-      run: n,
-      incident_id: `inc-20261201-00000${n}-abcdefghij`,
-      load: { before: figures, during: { ...figures, ok: 0, throughput_rps: 0, error_rate: 1 }, after: figures },
-      change: { throughput_pct: -100, error_rate_pp: 100, p50_shift_ms: -9, p95_shift_ms: -9, p99_shift_ms: -9 },
-      anomaly_windows: [{ start: '2026-12-01T00:00:15.000Z', end: '2026-12-01T00:00:25.000Z', severity: 'high', reason: '100 % of requests failed' }],
-      steady_state: { ...runFixture().steady_state, during: { met: false, checks: [check('api', 'during', false, '5 of 5 requests not 200: 5× ECONNREFUSED')] } },
-      mttd_s: n * 2,
-      mttr_s: 20 + n,
-    }),
-  );
-  const baseline = runFixture({ kind: 'baseline', incident_id: null, mttd_s: null, mttr_s: null, diagnosis: null, load: { before: figures, during: figures, after: figures } });
-  return {
-    experiment_id: 'exp-20261201-000000-abcdefghij',
-    title: experiment.title,
-    status: 'completed',
-    progress: { run: 2, of: 2, kind: null, step: 'done' },
-    created_at: '2026-12-01T00:00:00.000Z',
-    finished_at: '2026-12-01T00:01:00.000Z',
-    target: 'sandbox',
-    scenario: 'service_kill',
-    runs,
-    baseline,
-    aggregate: aggregate([baseline, ...runs]),
-    incidents: runs.map((r) => r.incident_id!),
-    error: null,
-  };
-}
 
 describeWithChromium('experiment outputs with the real renderer', () => {
   it('when the outputs are written, then the PDF shows the report and its charts, and junit.xml, load.csv and the exports read back', async () => {
