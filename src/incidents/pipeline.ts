@@ -236,6 +236,7 @@ class IncidentRun {
           summary: `${name} attempt ${attempt} ${outcome.state.replace('_', ' ')}: ${outcome.error}; retrying in ${waitMs} ms (attempt ${attempt + 1} of ${retries + 1})`,
           retry: { attempt, state: outcome.state, error: outcome.error, wait_ms: waitMs },
         });
+        this.deps.observer?.agentRetried?.({ incidentId: this.record.id, agent: name, reason: outcome.state });
         await sleep(waitMs, signal);
         attempt += 1;
       }

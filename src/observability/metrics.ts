@@ -51,6 +51,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Coord
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
     registers: [registry],
   });
+  const agentRetries = new Counter({
+    name: 'chaos_agent_retries_total',
+    help: 'Agent runs tried again after a failure, a timeout or rejected output, by agent and reason (failed, timed_out)',
+    labelNames: ['agent', 'reason'] as const,
+    registers: [registry],
+  });
   const sshCommands = new Counter({
     name: 'chaos_ssh_commands_total',
     help: 'Remote commands run over SSH, by host and outcome (ok, failed, timeout, aborted, unknown)',
@@ -102,6 +108,9 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Coord
     },
     agentFinished({ agent, state, durationMs }) {
       agentDuration.observe({ agent, state }, SECONDS(durationMs));
+    },
+    agentRetried({ agent, reason }) {
+      agentRetries.inc({ agent, reason });
     },
     incidentFinished({ incidentId, scenario, status, category }) {
       phases.delete(incidentId);

@@ -9,6 +9,8 @@ export type IncidentObserver = {
   incidentStarted?(event: { incidentId: string; scenario: ScenarioName; targetKind: IncidentTarget['kind'] }): void;
   phaseChanged?(event: { incidentId: string; phase: PipelinePhase }): void;
   agentFinished?(event: { incidentId: string; agent: AgentName; state: AgentState['state']; durationMs: number }): void;
+  /** An agent run that failed, timed out or was rejected, about to be tried again. */
+  agentRetried?(event: { incidentId: string; agent: AgentName; reason: 'failed' | 'timed_out' }): void;
   incidentFinished?(event: { incidentId: string; scenario: ScenarioName; status: IncidentStatus; category: RootCauseCategory | null }): void;
   /**
    * MTTD and MTTR of an incident, each once: the pipeline reports what is known when it ends;

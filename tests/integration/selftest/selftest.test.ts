@@ -41,6 +41,10 @@ describe('self-test of the agents (real coordinator, offline incidents)', () => 
       expect(report).toMatch(/\| FixerAgent \| failed \| 2 \| self-test crash injected into FixerAgent \| the root cause, the hypotheses and the recommended fix/);
       expect(report).toMatch(/\| TesterAgent \| failed \| \d \| no diagnosis to test: FixerAgent did not succeed \|/);
       expect(measureIncident(status, status.trace, report).outcome).toBe('partial');
+      // The retry is counted for Prometheus; the TesterAgent, with no diagnosis to test, is not retried.
+      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      expect(metrics).toContain('chaos_agent_retries_total{agent="FixerAgent",reason="failed"} 1');
+      expect(metrics).not.toContain('chaos_agent_retries_total{agent="TesterAgent"');
     } finally {
       await server.stop();
     }
