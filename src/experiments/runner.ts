@@ -42,6 +42,8 @@ export type RunnerDeps = {
 const INCIDENT_BASELINE_S = 5;
 const INCIDENT_RECOVERY_S = 20;
 const MIN_OBSERVE_S = 4;
+/** What a later inject step adds to an earlier fault's window beyond its incident's baseline: connecting and injecting. */
+const INJECT_ALLOWANCE_S = 5;
 /** How often a safeguard looks at its probe, and the longest the steady state after may take to come back. */
 const SAFEGUARD_INTERVAL_MS = 1000;
 const RESTORE_WINDOW_S = 30;
@@ -207,11 +209,13 @@ type StartedIncident = RunObservation['incidents'][number];
 
 
 async function startIncident(step: InjectStep, experiment: Experiment, stepIndex: number, experimentId: string, run: number, deps: RunnerDeps): Promise<StartedIncident> {
-  // The fault is watched for as long as the method waits after injecting it.
+  // The fault stays in place (and is watched) for the rest of the method: the waits after it, and
+  // the time each later fault takes to go in, so faults injected one after another overlap (a
+  // compound fault on one host, a cascade across targets) instead of each being reverted first.
   let observe = 0;
   for (const later of experiment.method.slice(stepIndex + 1)) {
-    if (later.type === 'inject') break;
     if (later.type === 'wait') observe += later.seconds;
+    if (later.type === 'inject') observe += INCIDENT_BASELINE_S + INJECT_ALLOWANCE_S;
   }
   const request = StartIncidentRequest.parse({
     scenario: step.scenario,
