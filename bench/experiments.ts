@@ -80,7 +80,7 @@ function line(row: ExperimentBenchRow): string {
   const a = row.summary.aggregate;
   const s = (v: number | null | undefined) => (v === null || v === undefined ? 'n/a' : `${v.toFixed(1)} s`);
   const p = (v: number | null | undefined) => (v === null || v === undefined ? 'n/a' : `${Math.round(v * 100)} %`);
-  const sources = [...new Set(row.summary.runs.map((r) => r.timings_source))].join('/');
+  const sources = [...new Set(row.summary.runs.flatMap((r) => [`MTTD ${r.mttd_source}`, `MTTR ${r.mttr_source}`]))].join(', ');
   return [
     `${(row.scenario ?? '?').padEnd(16)} ${row.summary.status.padEnd(9)} runs ${a?.runs ?? 0}`,
     `MTTD p50 ${s(a?.mttd_s.p50)} p95 ${s(a?.mttd_s.p95)}`,

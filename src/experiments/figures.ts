@@ -6,7 +6,7 @@
 import type { IncidentRecord, RootCauseCategory, TraceEntry } from '../domain/index.js';
 import type { LoadRecord } from '../load/schema.js';
 import type { IncidentStore } from '../store/incident-store.js';
-import type { ProbeCheck, RunFigures, RunKind } from './result-schema.js';
+import type { ProbeCheck, RunFigures, RunKind, TimingSource } from './result-schema.js';
 import type { Experiment } from './schema.js';
 import { loadAnomalyWindows, loadChange, loadFigures, perSecond, round, runHeld, type LoadSample } from './statistics.js';
 
@@ -90,7 +90,8 @@ export function runFigures(obs: RunObservation, records: readonly LoadRecord[], 
     anomaly_windows: hasLoad ? loadAnomalyWindows(perSecond(inRun), before) : [],
     mttd_s: timings.mttd_s,
     mttr_s: timings.mttr_s,
-    timings_source: timings.source,
+    mttd_source: timings.mttd_source,
+    mttr_source: timings.mttr_source,
     diagnosis: first && facts ? diagnosisMatch(first.scenario, first.args, facts.record) : null,
     safeguard: obs.safeguard,
     error: obs.error ?? (facts && facts.record.status === 'failed' ? `incident ${facts.record.id} failed: ${facts.record.error ?? 'unknown error'}` : null),
@@ -99,23 +100,32 @@ export function runFigures(obs: RunObservation, records: readonly LoadRecord[], 
 }
 
 /**
- * MTTD and MTTR: the incident's own timings when it keeps them; else from its trace and metrics
- * (injection → first anomalous sample; injection → revert plus the time the host took to be back
- * in its band). MTTD is null when the fault went undetected, MTTR when the host did not recover.
+ * MTTD and MTTR, each from the incident's own timings when it has it; else from its trace and
+ * metrics (injection → first anomalous sample; injection → revert plus the time the host took
+ * to be back in its band: a reverted fault's recovery is not a remediation the timings record).
+ * MTTD is null when the fault went undetected, MTTR when the host did not recover.
  */
-function fromTimings(facts: IncidentFacts | null): { mttd_s: number | null; mttr_s: number | null; source: RunFigures['timings_source'] } {
-  if (!facts) return { mttd_s: null, mttr_s: null, source: 'none' };
-  const timings = (facts.record as { timings?: { mttd_s?: number | null; mttr_s?: number | null } | null }).timings;
-  if (timings && (timings.mttd_s != null || timings.mttr_s != null)) return { mttd_s: timings.mttd_s ?? null, mttr_s: timings.mttr_s ?? null, source: 'incident_timings' };
+function fromTimings(facts: IncidentFacts | null): { mttd_s: number | null; mttr_s: number | null; mttd_source: TimingSource; mttr_source: TimingSource } {
+  if (!facts) return { mttd_s: null, mttr_s: null, mttd_source: 'none', mttr_source: 'none' };
+  const timings = facts.record.timings;
   const detected = facts.record.outcome !== null && facts.record.outcome.category !== 'healthy';
-  const mttd = detected ? (facts.time_to_detect_s ?? null) : null;
+  const traceMttd = detected && facts.time_to_detect_s !== null ? round(facts.time_to_detect_s, 1) : null;
+  const traceMttr = mttrFromTrace(facts);
+  const pick = (own: number | null | undefined, fallback: number | null) =>
+    own != null ? { value: round(own, 1), source: 'incident_timings' as const } : { value: fallback, source: fallback === null ? ('none' as const) : ('trace' as const) };
+  const mttd = pick(timings?.mttd_s, traceMttd);
+  const mttr = pick(timings?.mttr_s, traceMttr);
+  return { mttd_s: mttd.value, mttr_s: mttr.value, mttd_source: mttd.source, mttr_source: mttr.source };
+}
+
+function mttrFromTrace(facts: IncidentFacts): number | null {
   let mttr: number | null = null;
   if (facts.injected_at && facts.reverted_at) {
     const toRevert = (Date.parse(facts.reverted_at) - Date.parse(facts.injected_at)) / 1000;
     if (facts.recovered === true) mttr = round(toRevert + (facts.recovery_s ?? 0), 1);
     else if (facts.recovered === null) mttr = round(toRevert, 1);
   }
-  return { mttd_s: mttd === null ? null : round(mttd, 1), mttr_s: mttr, source: 'trace' };
+  return mttr;
 }
 
 /** What each scenario is, as the diagnosis should name it: category, and the culprit where the args say it. */

@@ -97,8 +97,8 @@ export function experimentMarkdown(summary: ExperimentSummary, experiment: Exper
     out.push(`- Detection rate: ${pct(a.detection_rate)}; diagnosis accuracy: ${pct(a.diagnosis_accuracy)}`);
     out.push(`- MTTD p50 / p95 / p99: ${secs(a.mttd_s.p50)} / ${secs(a.mttd_s.p95)} / ${secs(a.mttd_s.p99)}`);
     out.push(`- MTTR p50 / p95 / p99: ${secs(a.mttr_s.p50)} / ${secs(a.mttr_s.p95)} / ${secs(a.mttr_s.p99)}`);
-    const sources = [...new Set(summary.runs.map((r) => r.timings_source))];
-    out.push(`- MTTD and MTTR from: ${sources.map(sourceText).join(', ')}`, '');
+    const sources = (pick: (r: RunFigures) => RunFigures['mttd_source']) => [...new Set(summary.runs.map(pick))].map(sourceText).join(', ');
+    out.push(`- MTTD from ${sources((r) => r.mttd_source)}; MTTR from ${sources((r) => r.mttr_source)}`, '');
   } else {
     out.push('No run finished.', '');
   }
@@ -158,7 +158,7 @@ export function experimentMarkdown(summary: ExperimentSummary, experiment: Exper
 export function runsCsv(summary: ExperimentSummary): string {
   const header = [
     'run', 'kind', 'incident_id', 'held', 'before_met', 'during_met', 'after_met', 'throughput_before_rps', 'throughput_during_rps', 'throughput_change_pct',
-    'error_rate_before', 'error_rate_during', 'p50_shift_ms', 'p95_shift_ms', 'p99_shift_ms', 'mttd_s', 'mttr_s', 'timings_source', 'diagnosis', 'culprit', 'diagnosis_matched', 'safeguard',
+    'error_rate_before', 'error_rate_during', 'p50_shift_ms', 'p95_shift_ms', 'p99_shift_ms', 'mttd_s', 'mttr_s', 'mttd_source', 'mttr_source', 'diagnosis', 'culprit', 'diagnosis_matched', 'safeguard',
   ];
   const q = (v: unknown) => {
     const s = v === null || v === undefined ? '' : String(v);
@@ -168,7 +168,7 @@ export function runsCsv(summary: ExperimentSummary): string {
     [
       r.run, r.kind, r.incident_id, r.held, r.steady_state.before.met, r.steady_state.during.met, r.steady_state.after.met,
       r.load?.before?.throughput_rps, r.load?.during?.throughput_rps, r.change?.throughput_pct, r.load?.before?.error_rate, r.load?.during?.error_rate,
-      r.change?.p50_shift_ms, r.change?.p95_shift_ms, r.change?.p99_shift_ms, r.mttd_s, r.mttr_s, r.timings_source, r.diagnosis?.category, r.diagnosis?.culprit, r.diagnosis?.matched, r.safeguard?.probe,
+      r.change?.p50_shift_ms, r.change?.p95_shift_ms, r.change?.p99_shift_ms, r.mttd_s, r.mttr_s, r.mttd_source, r.mttr_source, r.diagnosis?.category, r.diagnosis?.culprit, r.diagnosis?.matched, r.safeguard?.probe,
     ].map(q).join(','),
   );
   return `${[header.join(','), ...lines].join('\n')}\n`;
@@ -188,8 +188,8 @@ function met(r: RunFigures, phase: 'before' | 'during' | 'after'): string {
   return p.met ? 'met' : '**deviated**';
 }
 
-function sourceText(s: RunFigures['timings_source']): string {
-  return s === 'incident_timings' ? "the incidents' timings" : s === 'trace' ? "the incidents' traces and metrics (fault injected → first anomalous sample; → revert + recovery)" : 'nothing (no incident)';
+function sourceText(s: RunFigures['mttd_source']): string {
+  return s === 'incident_timings' ? "the incidents' timings" : s === 'trace' ? "the incidents' traces and metrics (fault injected → first anomalous sample; → revert + recovery)" : 'nowhere (not measured)';
 }
 
 const pct = (v: number | null) => (v === null ? 'n/a' : `${Math.round(v * 1000) / 10} %`);

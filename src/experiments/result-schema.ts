@@ -51,6 +51,9 @@ export const AnomalyWindow = z.object({
 });
 export type AnomalyWindow = z.infer<typeof AnomalyWindow>;
 
+export const TimingSource = z.enum(['incident_timings', 'trace', 'none']);
+export type TimingSource = z.infer<typeof TimingSource>;
+
 export const RunKind = z.enum(['baseline', 'experiment']);
 export type RunKind = z.infer<typeof RunKind>;
 
@@ -82,8 +85,9 @@ export const RunFigures = z.object({
   anomaly_windows: z.array(AnomalyWindow),
   mttd_s: z.number().nullable(),
   mttr_s: z.number().nullable(),
-  /** Where MTTD and MTTR came from: the incident's own timings, or the trace's timestamps. */
-  timings_source: z.enum(['incident_timings', 'trace', 'none']),
+  /** Where each came from: the incident's own timings, or its trace and metrics (see figures.ts). */
+  mttd_source: TimingSource,
+  mttr_source: TimingSource,
   diagnosis: z
     .object({
       expected_category: RootCauseCategory.nullable(),
