@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentInput, AgentResult, AgentServices, AnyAgent } from '../agents/agent.js';
 import type { Findings } from '../agents/findings.js';
 import { validateFindings } from '../agents/findings-schema.js';
@@ -237,7 +238,7 @@ class IncidentRun {
           retry: { attempt, state: outcome.state, error: outcome.error, wait_ms: waitMs },
         });
         this.deps.observer?.agentRetried?.({ incidentId: this.record.id, agent: name, reason: outcome.state });
-        await sleep(waitMs, signal);
+        await sleep(waitMs, undefined, { signal });
         attempt += 1;
       }
     } catch (error) {
@@ -392,22 +393,6 @@ class IncidentRun {
     if (this.record.phase !== previousPhase) this.deps.observer?.phaseChanged?.({ incidentId: this.record.id, phase: this.record.phase });
     await this.deps.store.saveRecord(this.record);
   }
-}
-
-/** Waits, unless the incident is stopped first. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /**

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentResult, AnyAgent } from '../agents/agent.js';
 import type { AgentName } from '../domain/index.js';
 import type { AgentHook } from '../incidents/pipeline.js';
@@ -67,7 +68,7 @@ function withFaults(agent: AnyAgent, faults: SelfTestFault[], random: () => numb
         case 'crash':
           throw new Error(`self-test crash injected into ${agent.name}`);
         case 'delay':
-          await sleep(delayMs, input.signal);
+          await sleep(delayMs, undefined, { signal: input.signal });
           return agent.run(input) as Promise<AgentResult<never>>;
         case 'timeout':
           // Hangs until the pipeline gives up on it: the agent timeout (or a stop) aborts the signal.
@@ -102,19 +103,4 @@ function describe(kind: SelfTestFaultKind, delayMs: number): string {
     case 'corrupt':
       return 'corrupted output';
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -43,7 +43,7 @@ function scripted(plan: Partial<Record<AnyAgent['name'], Misbehaviour[]>>): Agen
   };
 }
 
-async function runOffline(hook: AgentHook, options: { retries?: number; agentTimeoutMs?: number } = {}) {
+async function runOffline(hook: AgentHook, options: { retries?: number; agentTimeoutMs?: number; backoffMs?: number; stopWhen?: (summary: string) => boolean } = {}) {
   const { dir, cleanup } = await tempDir('retries');
   const store = new IncidentStore(dir);
   await store.init();
@@ -55,9 +55,11 @@ async function runOffline(hook: AgentHook, options: { retries?: number; agentTim
     agentTimeoutMs: options.agentTimeoutMs ?? 30_000,
     maxConcurrent: 1,
     agentHook: hook,
-    retry: { retries: options.retries ?? 2, backoffMs: 20 },
+    retry: { retries: options.retries ?? 2, backoffMs: options.backoffMs ?? 20 },
   });
-  const { done } = await service.start(StartIncidentRequest.parse({ scenario: 'investigate', options: { offline: true, bundle: 'cpu_spike' } }));
+  const { record: started, done } = await service.start(StartIncidentRequest.parse({ scenario: 'investigate', options: { offline: true, bundle: 'cpu_spike' } }));
+  const stopWhen = options.stopWhen;
+  if (stopWhen) service.subscribe(started.id, (entry) => stopWhen((entry.content as { summary?: string }).summary ?? '') && void service.stop(started.id), () => undefined);
   const record = await done;
   const trace = await store.readTrace(record.id);
   const report = await readFile(path.join(dir, record.id, 'report.md'), 'utf8').catch(() => null);
@@ -134,6 +136,19 @@ describe('agent retries, validation and partial reports', () => {
       expect(report).toContain('**CPU saturation** with confidence');
       expect(run.summaries).toContainEqual('report.md written as a partial report: the ReporterAgent failed');
       expect(measureIncident(run.record, run.trace, run.report).outcome).toBe('partial');
+    } finally {
+      await run.cleanup();
+    }
+  });
+
+  it('when the incident is stopped while an agent waits for its retry, then it ends at once, the agent marked aborted', async () => {
+    const started = Date.now();
+    const run = await runOffline(scripted({ FixerAgent: ['throw'] }), { backoffMs: 20_000, stopWhen: (s) => s.startsWith('FixerAgent attempt 1 failed') });
+    try {
+      expect(Date.now() - started).toBeLessThan(15_000);
+      expect(run.record.status).toBe('aborted');
+      expect(run.record.agents.find((a) => a.name === 'FixerAgent')).toMatchObject({ state: 'aborted', attempts: 1 });
+      expect(run.report).toBeNull();
     } finally {
       await run.cleanup();
     }
