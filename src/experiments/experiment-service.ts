@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { stringify } from 'yaml';
-import { ConflictError, InputError, NotFoundError } from '../errors.js';
+import { ConflictError, errorMessage, InputError, NotFoundError } from '../errors.js';
 import type { IncidentService } from '../incidents/incident-service.js';
 import { assertLoadUrl, startLoad } from '../load/index.js';
 import type { Logger } from '../logger.js';
@@ -129,7 +129,11 @@ export class ExperimentService {
     )
       .catch(async (error: unknown) => {
         log.error({ err: error, experimentId: id }, 'Experiment bookkeeping failed');
-        return this.deps.store.loadSummary(id).catch(() => summary);
+        // Never left "running": the summary says it failed, and why.
+        const last = await this.deps.store.loadSummary(id).catch(() => summary);
+        const failed: ExperimentSummary = { ...last, status: 'failed', error: `the experiment's bookkeeping failed: ${errorMessage(error)}`, finished_at: new Date().toISOString() };
+        await this.deps.store.saveSummary(failed).catch(() => undefined);
+        return failed;
       })
       .finally(async () => {
         await hosts.close();

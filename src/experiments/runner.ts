@@ -51,9 +51,10 @@ const RESTORE_WINDOW_S = 30;
 export async function runExperiment(summary: ExperimentSummary, experiment: Experiment, deps: RunnerDeps, signal: AbortSignal): Promise<ExperimentSummary> {
   const run = new ExperimentRunState(summary, deps);
   const loadSignal = new AbortController();
-  const load = experiment.load && deps.load ? deps.load(experiment.load, AbortSignal.any([signal, loadSignal.signal])) : null;
+  let load: ReturnType<LoadDriver> | null = null;
   const observations: RunObservation[] = [];
   try {
+    if (experiment.load && deps.load) load = deps.load(experiment.load, AbortSignal.any([signal, loadSignal.signal]));
     if (experiment.load) await run.event(0, null, 'load', `load: ${experiment.load.rps} requests/s ${experiment.load.method} ${experiment.load.url}`);
     if (experiment.compare_to === 'baseline') {
       observations.push(await oneRun(run, experiment, 1, 'baseline', deps, signal));
@@ -69,7 +70,8 @@ export async function runExperiment(summary: ExperimentSummary, experiment: Expe
     run.fail(error, signal);
   }
   loadSignal.abort();
-  const records = load ? await load.stop().catch(() => load.records()) : [];
+  const started = load;
+  const records = started ? await started.stop().catch(() => started.records()) : [];
   // Final figures with every request answered (the last ones may have completed after their run).
   const runs = observations.map((o) => figuresOf(o, records, experiment));
   return run.finish(runs, records, experiment);
