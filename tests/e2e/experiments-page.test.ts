@@ -42,4 +42,18 @@ describe('experiments page in Chromium', () => {
     await screenshot(page, 'experiments-page');
     expect(problems).toEqual([]);
   }, 30_000);
+
+  it('when outputs are downloaded by name, then each comes with its type and nothing outside the folder is reachable', async () => {
+    const base = `${server.url}/experiments/${summary.experiment_id}`;
+    const junit = await fetch(`${base}/files/junit.xml`);
+    expect(junit.status).toBe(200);
+    expect(junit.headers.get('content-type')).toMatch(/^application\/xml/);
+    expect(junit.headers.get('content-disposition')).toBe(`attachment; filename="${summary.experiment_id}-junit.xml"`);
+    expect(await junit.text()).toContain('<testsuites');
+    const chart = await fetch(`${base}/files/charts/throughput.svg`);
+    expect(chart.headers.get('content-type')).toMatch(/^image\/svg\+xml/);
+    for (const name of ['..%2f..%2fetc%2fpasswd', '.summary.json', 'charts/..%2fsummary.json', 'nope.md']) expect([name, (await fetch(`${base}/files/${name}`)).status]).toEqual([name, 404]);
+    const listed = (await (await fetch(`${server.url}/experiments`)).json()) as { experiments: { experiment_id: string; all_held: boolean }[] };
+    expect(listed.experiments).toEqual([expect.objectContaining({ experiment_id: summary.experiment_id, all_held: true })]);
+  });
 });
