@@ -162,7 +162,7 @@ async function commandProbe(probe: CommandProbe, deps: ProbeDeps, signal?: Abort
 }
 
 /** How long the host's sampler runs for one look (it prints its first sample after one interval). */
-const METRIC_SAMPLER_S = 3;
+const METRIC_SAMPLER_S = 2;
 
 async function metricProbe(probe: MetricProbe, deps: ProbeDeps, signal?: AbortSignal): Promise<Measured> {
   const command = `python3 ${shellQuote(HOST_SCRIPTS.sampler)} --interval 1 --max-seconds ${METRIC_SAMPLER_S} --no-stdin-watch`;
