@@ -3,6 +3,7 @@
  *   --only <name>      run one: offline | loghub | miner | status | ssh | selftest | experiments | selftest (ssh needs the sandbox: npm run sandbox:up)
  *   --miner-mb <n>     size of the synthetic log for the miner benchmark (default 1024)
  *   --rounds <n>       rounds of the offline pipeline benchmark (default 5)
+ *   watch              watch mode's MTTD for each of the six sandbox faults (needs the sandbox; run it under the live lock)
  *   --selftest-incidents <n>  offline incidents per fault kind in the self-test benchmark (default 50)
  */
 import { parseArgs } from 'node:util';
@@ -13,6 +14,7 @@ import { runSelfTestBench } from './selftest.js';
 import { runSshPipelineBench } from './ssh-pipeline.js';
 import { runExperimentsBench } from './experiments.js';
 import { runStatusLatencyBench } from './status-latency.js';
+import { runWatchMttdBench } from './watch-mttd.js';
 
 const { values } = parseArgs({
   options: {
@@ -29,6 +31,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   miner: () => runMinerThroughputBench(console.log, { sizeMb: Number(values['miner-mb']) }),
   status: () => runStatusLatencyBench(console.log),
   ssh: () => runSshPipelineBench(console.log),
+  watch: () => runWatchMttdBench(console.log),
   experiments: () => runExperimentsBench(console.log),
   selftest: () => runSelfTestBench(console.log, { incidentsPerKind: Number(values['selftest-incidents']) }),
 };

@@ -17,8 +17,8 @@ export type Breach = { key: string; detail: string };
 /** Limits that are a fault on any host (health.ts); per sample, so a little tighter than its medians. */
 export const LIMITS = { cpuPct: 95, memPct: 90, diskPct: 90, dbPct: 85, limitsPct: 85 } as const;
 
-/** CPUs pinned count when this host's own processes use at least this share of each core. */
-export const OWN_CPU_PCT_PER_CORE = 50;
+/** CPUs pinned count when this host's own processes use at least this share of each core (a quarter: neighbours on shared CPUs leave them less than their fair half). */
+export const OWN_CPU_PCT_PER_CORE = 25;
 /** How far above the reference band counts as out of it: max + this many points, for percentages. */
 const MARGIN = { disk: 10, db: 30, mem: 15 } as const;
 /** A process whose RSS grew this much since the watch first saw it is leaking, whatever the host's size. */
@@ -68,10 +68,12 @@ export function judgeSample(sample: WatchSample, probes: readonly WatchProbe[], 
   const memBand = level('mem.used_pct', mem);
   if (mem >= LIMITS.memPct) out.push({ key: 'memory', detail: `memory ${round(mem)}% used (limit ${LIMITS.memPct}%)` });
   else if (mem > memBand.max + MARGIN.mem) out.push({ key: 'memory', detail: `memory ${round(mem)}% used, normal at most ${round(memBand.max)}%` });
-  const oomBand = reference?.levels['mem.oom_kills'];
+  // A cumulative counter: kills since the watch began are news; those since an old reference
+  // would keep a host that recovered long ago out of band for good.
   if (sample.mem.oom_kills !== undefined) {
-    const before = oomBand?.max ?? level('mem.oom_kills', sample.mem.oom_kills).max;
-    if (sample.mem.oom_kills > before) out.push({ key: 'oom', detail: `${sample.mem.oom_kills - before} OOM kill(s) since the ${oomBand ? 'reference' : 'watch began'}` });
+    if (!memory.start.has('mem.oom_kills')) memory.start.set('mem.oom_kills', sample.mem.oom_kills);
+    const before = memory.start.get('mem.oom_kills')!;
+    if (sample.mem.oom_kills > before) out.push({ key: 'oom', detail: `${sample.mem.oom_kills - before} OOM kill(s) since the watch began` });
   }
   for (const p of sample.top) {
     const id = `${p.pid}:${p.comm}`;

@@ -31,6 +31,12 @@ describe('judging one watch sample', () => {
     expect(judgeSample(sample(), [probe(true, 60)], reference, newWatchMemory())).toEqual([]);
   });
 
+  it('when OOM kills happened after the reference but before the watch, then only kills while watched count', () => {
+    const memory = newWatchMemory();
+    expect(judgeSample(sample({ oom: 30 }), [], reference, memory)).toEqual([]);
+    expect(judgeSample(sample({ oom: 31 }), [], reference, memory).map((b) => b.detail)).toEqual(['1 OOM kill(s) since the watch began']);
+  });
+
   it('when CPUs are pinned, memory or a filesystem is at its limit, or DB connections near max, then each absolute limit is a breach', () => {
     const spinner = [{ pid: 7, comm: 'stress-ng', cpu_pct: 190, rss_mb: 5 }];
     const keys = judgeSample(sample({ cpu: 99, mem: 93, tmp: 95, db: 90, top: spinner }), [], null, newWatchMemory()).map((b) => b.key);
