@@ -115,15 +115,24 @@ export function experimentMarkdown(summary: ExperimentSummary, experiment: Exper
   }
 
   out.push('## Runs', '');
-  out.push('| run | incident | before | during | after | throughput change | error rate change | p50 / p95 / p99 shift | MTTD | MTTR | diagnosis | held |');
-  out.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  out.push('| run | incident | steady state before / during / after | MTTD | MTTR | diagnosis | held |');
+  out.push('|---|---|---|---|---|---|---|');
   for (const r of allRuns(summary)) {
     const d = r.diagnosis;
     const diag = d ? `${cell(d.category ?? 'none')}${d.culprit ? ` (${cell(d.culprit)})` : ''}: ${d.matched ? 'matched' : `expected ${cell(d.expected_category ?? '?')}${d.expected_culprit ? ` / ${cell(d.expected_culprit)}` : ''}`}` : '–';
-    const c = r.change;
-    out.push(
-      `| ${runLabel(r)} | ${r.incident_id ? `\`${r.incident_id}\`` : '–'} | ${met(r, 'before')} | ${met(r, 'during')} | ${met(r, 'after')} | ${c?.throughput_pct != null ? `${signed(c.throughput_pct)} %` : '–'} | ${c?.error_rate_pp != null ? `${signed(c.error_rate_pp)} pp` : '–'} | ${c ? `${ms(c.p50_shift_ms)} / ${ms(c.p95_shift_ms)} / ${ms(c.p99_shift_ms)}` : '–'} | ${secs(r.mttd_s)} | ${secs(r.mttr_s)} | ${diag} | ${r.held ? 'yes' : '**no**'} |`,
-    );
+    out.push(`| ${runLabel(r)} | ${r.incident_id ? `\`${r.incident_id}\`` : '–'} | ${met(r, 'before')} / ${met(r, 'during')} / ${met(r, 'after')} | ${secs(r.mttd_s)} | ${secs(r.mttr_s)} | ${diag} | ${r.held ? 'yes' : '**no**'} |`);
+  }
+  if (allRuns(summary).some((r) => r.load)) {
+    out.push('', '### Load during the fault, against before it', '');
+    out.push('| run | throughput before → during | change | error rate change | latency shift p50 / p95 / p99 |');
+    out.push('|---|---|---|---|---|');
+    for (const r of allRuns(summary)) {
+      const c = r.change;
+      const rate = (f: LoadFigures | null | undefined) => (f ? `${f.throughput_rps}` : '–');
+      out.push(
+        `| ${runLabel(r)} | ${rate(r.load?.before)} → ${rate(r.load?.during)} req/s | ${c?.throughput_pct != null ? `${signed(c.throughput_pct)} %` : '–'} | ${c?.error_rate_pp != null ? `${signed(c.error_rate_pp)} pp` : '–'} | ${c ? `${ms(c.p50_shift_ms)} / ${ms(c.p95_shift_ms)} / ${ms(c.p99_shift_ms)}` : '–'} |`,
+      );
+    }
   }
   out.push('');
   for (const r of allRuns(summary)) {

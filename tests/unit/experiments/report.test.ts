@@ -64,7 +64,8 @@ describe('experiment report', () => {
     const md = experimentMarkdown(s, experiment, charts);
     expect(md).toContain('# Experiment: CPU spike \\| under \\*load\\*');
     expect(md).toContain('Steady state **held (or was restored) in every run**');
-    expect(md).toMatch(/\| run 1 \| `inc-20261201-000000-abcdefghij` \| met \| met \| met \| -50 % \| \+50 pp \|/);
+    expect(md).toMatch(/\| run 1 \| `inc-20261201-000000-abcdefghij` \| met \/ met \/ met \| 4 s \| 30 s \| cpu\\_saturation \(stress-ng-cpu\): matched \| yes \|/);
+    expect(md).toMatch(/\| run 1 \| 10 → 5 req\/s \| -50 % \| \+50 pp \| 0 ms \/ \+888 ms \/ \+888 ms \|/);
     for (const c of charts) expect(md).toContain(`](${c.file})`);
   });
 
