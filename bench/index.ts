@@ -3,6 +3,8 @@
  *   --only <name>      run one: offline | loghub | miner | status | ssh | selftest | experiments | selftest (ssh needs the sandbox: npm run sandbox:up)
  *   --miner-mb <n>     size of the synthetic log for the miner benchmark (default 1024)
  *   --rounds <n>       rounds of the offline pipeline benchmark (default 5)
+ *   timings            MTTD and MTTR of each sandbox scenario (needs the sandbox); --approve pre-approves
+ *                      each run's remediation so that MTTR is measured
  *   watch              watch mode's MTTD for each of the six sandbox faults (needs the sandbox; run it under the live lock)
  *   --selftest-incidents <n>  offline incidents per fault kind in the self-test benchmark (default 50)
  */
@@ -14,6 +16,7 @@ import { runSelfTestBench } from './selftest.js';
 import { runSshPipelineBench } from './ssh-pipeline.js';
 import { runExperimentsBench } from './experiments.js';
 import { runStatusLatencyBench } from './status-latency.js';
+import { runTimingsBench } from './timings.js';
 import { runWatchMttdBench } from './watch-mttd.js';
 
 const { values } = parseArgs({
@@ -21,6 +24,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     'miner-mb': { type: 'string', default: '1024' },
     rounds: { type: 'string', default: '5' },
+    approve: { type: 'boolean', default: false },
     'selftest-incidents': { type: 'string', default: '50' },
   },
 });
@@ -31,6 +35,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   miner: () => runMinerThroughputBench(console.log, { sizeMb: Number(values['miner-mb']) }),
   status: () => runStatusLatencyBench(console.log),
   ssh: () => runSshPipelineBench(console.log),
+  timings: () => runTimingsBench(console.log, { approve: values.approve }),
   watch: () => runWatchMttdBench(console.log),
   experiments: () => runExperimentsBench(console.log),
   selftest: () => runSelfTestBench(console.log, { incidentsPerKind: Number(values['selftest-incidents']) }),

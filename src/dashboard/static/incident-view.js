@@ -1,8 +1,9 @@
 import { artifactPath, incidentPath } from './api.js';
 import { metricCharts } from './charts.js';
 import { categoryTitle, formatClock, formatDuration, formatTime, h, replace } from './dom.js';
+import { RemediationPanel } from './remediation-view.js';
 
-const PHASES = ['created', 'baseline', 'chaos', 'observe', 'agents', 'revert', 'recovery', 'report', 'done'];
+const PHASES = ['created', 'baseline', 'chaos', 'observe', 'agents', 'remediation', 'revert', 'recovery', 'report', 'done'];
 const AGENTS = ['LogAgent', 'MetricsAgent', 'FixerAgent', 'TesterAgent', 'ReporterAgent'];
 
 /** A stable key per trace entry, to merge the SSE feed with polled status without duplicates. */
@@ -68,6 +69,7 @@ export class IncidentView {
     this.logs = card('logs', 'Logs');
     this.metrics = card('metrics', 'Metrics');
     this.fix = card('fix', 'Fix suggestion');
+    this.remediation = new RemediationPanel(id);
 
     this.diagnosis.body.append(placeholder('Waiting for the FixerAgent…'));
     this.risk.body.append(placeholder('Waiting for the TesterAgent to review fix.sh…'));
@@ -79,7 +81,7 @@ export class IncidentView {
       'div',
       { class: 'incident', dataset: { incidentId: id } },
       this.header,
-      h('div', { class: 'panels' }, this.diagnosis.el, this.risk.el, this.feed.el, this.logs.el, this.metrics.el, this.fix.el),
+      h('div', { class: 'panels' }, this.remediation.el, this.diagnosis.el, this.risk.el, this.feed.el, this.logs.el, this.metrics.el, this.fix.el),
     );
     replace(root, this.el);
   }
@@ -89,6 +91,7 @@ export class IncidentView {
   }
 
   destroy() {
+    this.remediation.destroy();
     for (const revoke of this.revokers) revoke();
     this.revokers = [];
   }
@@ -106,6 +109,7 @@ export class IncidentView {
     this.status = status;
     for (const entry of status.trace ?? []) this.addEntry(entry);
     this.renderHeader();
+    this.remediation.update(status);
     const names = new Set((status.artifacts ?? []).map((a) => a.name));
     if (names.has('fix.sh')) this.loadFix();
     if (names.has('metrics.json')) this.loadMetrics();
@@ -115,7 +119,7 @@ export class IncidentView {
   renderHeader() {
     const st = this.status;
     if (!st) return;
-    const signature = JSON.stringify([st.status, st.phase, st.phase_ms, st.agents, st.chaos, st.error, st.outcome, st.finished_at, (st.artifacts ?? []).map((a) => a.name)]);
+    const signature = JSON.stringify([st.status, st.phase, st.phase_ms, st.agents, st.chaos, st.error, st.outcome, st.finished_at, st.timings, (st.artifacts ?? []).map((a) => a.name)]);
     if (signature === this.headerSignature) return this.tick();
     this.headerSignature = signature;
     const running = st.status === 'running';
@@ -152,6 +156,8 @@ export class IncidentView {
         h('div', {}, h('dt', {}, 'Finished'), h('dd', {}, st.finished_at ? formatTime(st.finished_at) : '—')),
         h('div', {}, h('dt', {}, running ? 'Running for' : 'Took'), (this.durationEl = h('dd', {}, formatDuration(Date.parse(end) - Date.parse(started))))),
         h('div', {}, h('dt', {}, 'Chaos'), h('dd', {}, (st.chaos?.state ?? '—').replaceAll('_', ' '))),
+        st.timings ? h('div', {}, h('dt', { title: 'Time to detect: from the fault starting to its first evidence' }, 'MTTD'), h('dd', { id: 'incident-mttd' }, seconds(st.timings.mttd_s))) : null,
+        st.timings ? h('div', {}, h('dt', { title: 'Time to recover: from the fault starting to the verified recovery' }, 'MTTR'), h('dd', { id: 'incident-mttr' }, seconds(st.timings.mttr_s))) : null,
       ),
       h(
         'ol',
@@ -159,7 +165,7 @@ export class IncidentView {
         PHASES.map((p, i) => {
           const ran = st.phase_ms && p in st.phase_ms;
           // A finished incident that never entered a phase skipped it (no chaos, no recovery watch).
-          const skipped = (chaosSkipped && (p === 'chaos' || p === 'revert')) || (st.phase === 'done' && !ran && ['chaos', 'revert', 'recovery'].includes(p));
+          const skipped = (chaosSkipped && (p === 'chaos' || p === 'revert')) || (st.phase === 'done' && !ran && ['chaos', 'remediation', 'revert', 'recovery'].includes(p));
           const state = skipped ? 'skipped' : i < current || ran || (p === 'done' && st.phase === 'done') ? 'done' : i === current ? 'current' : 'pending';
           return h('li', { class: `phase phase-${state}`, title: ran ? formatDuration(st.phase_ms[p]) : undefined }, p);
         }),
@@ -433,6 +439,7 @@ export class IncidentView {
   /** When the incident has ended: say so where a panel never got its data. */
   finish(status) {
     this.setFollowMode('done');
+    this.remediation.finish();
     if (!this.loaded.has('metrics') && !(status.artifacts ?? []).some((a) => a.name === 'metrics.json')) {
       replace(this.metrics.body, placeholder('No metrics analysis: the incident ended before the MetricsAgent ran.'));
     }
@@ -446,6 +453,11 @@ export class IncidentView {
       replace(this.logs.body, placeholder('No log analysis: the incident ended before the LogAgent ran.'));
     }
   }
+}
+
+/** A duration in seconds from the timings, or a dash when it is unknown. */
+function seconds(v) {
+  return typeof v === 'number' && Number.isFinite(v) ? `${v} s` : '—';
 }
 
 function fmt(v) {
