@@ -47,3 +47,21 @@ export async function appendLineDurably(file: string, line: string): Promise<voi
     await handle.close();
   }
 }
+
+/**
+ * Whether the file ends with a newline (an empty or missing file counts as ending cleanly). A
+ * JSON-lines log whose last line a crash tore does not: the next append must start a line of its
+ * own, or it would be swallowed into the torn one.
+ */
+export async function endsWithNewline(file: string): Promise<boolean> {
+  const handle = await open(file, 'r').catch(() => null);
+  if (!handle) return true;
+  try {
+    const { size } = await handle.stat();
+    if (size === 0) return true;
+    const { buffer } = await handle.read(Buffer.alloc(1), 0, 1, size - 1);
+    return buffer[0] === 0x0a;
+  } finally {
+    await handle.close();
+  }
+}

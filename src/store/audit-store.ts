@@ -1,10 +1,10 @@
-import { open, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { InputError, NotFoundError } from '../errors.js';
 import { IsoTime } from '../evidence/primitives.js';
 import { jsonVisible } from '../evidence/sanitize.js';
-import { appendLineDurably } from './atomic.js';
+import { appendLineDurably, endsWithNewline } from './atomic.js';
 import type { IncidentStore } from './incident-store.js';
 
 const AUDIT_LOG = 'audit.jsonl';
@@ -147,17 +147,4 @@ async function readText(file: string): Promise<string> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
     throw error;
   });
-}
-
-async function endsWithNewline(file: string): Promise<boolean> {
-  const handle = await open(file, 'r').catch(() => null);
-  if (!handle) return true;
-  try {
-    const { size } = await handle.stat();
-    if (size === 0) return true;
-    const { buffer } = await handle.read(Buffer.alloc(1), 0, 1, size - 1);
-    return buffer[0] === 0x0a;
-  } finally {
-    await handle.close();
-  }
 }

@@ -6,7 +6,7 @@ import type { IncidentId } from '../domain/index.js';
 import { isIncidentId } from '../domain/index.js';
 import { IncidentRecord, TraceEntry } from '../domain/index.js';
 import { jsonVisible, visible } from '../evidence/sanitize.js';
-import { appendLineDurably, writeFileAtomic } from './atomic.js';
+import { appendLineDurably, endsWithNewline, writeFileAtomic } from './atomic.js';
 
 const RECORD = 'incident.json';
 const TRACE_LOG = 'trace.jsonl';
@@ -351,19 +351,6 @@ function safeArtifactText(name: string, text: string): string {
 
 function recordText(record: IncidentRecord): string {
   return `${jsonVisible(JSON.stringify(record, null, 2))}\n`;
-}
-
-async function endsWithNewline(file: string): Promise<boolean> {
-  const handle = await open(file, 'r').catch(() => null);
-  if (!handle) return true;
-  try {
-    const { size } = await handle.stat();
-    if (size === 0) return true;
-    const { buffer } = await handle.read(Buffer.alloc(1), 0, 1, size - 1);
-    return buffer[0] === 0x0a;
-  } finally {
-    await handle.close();
-  }
 }
 
 function isMissing(error: unknown): boolean {
