@@ -31,6 +31,9 @@ Commands:
   experiment run <file> [--runs N] [--json]
                              Run a chaos experiment (YAML, see examples/experiments/) on its enrolled
                              targets; exit 0 only when the steady state held (or was restored) in every run.
+  experiment validate <file> [--json]
+                             Check an experiment file without running it: exit 0 when valid, 2 with
+                             each problem as file:line:column: path: message.
   help                       This text.
 
 Scenarios: ${SCENARIOS.join(', ')}
@@ -79,6 +82,10 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
       if (verb === 'run') {
         const { runExperimentRun } = await import('./experiment-run.js');
         return runExperimentRun(more, env, stdout, stderr);
+      }
+      if (verb === 'validate') {
+        const { runExperimentValidate } = await import('./experiment-validate.js');
+        return runExperimentValidate(more, stdout, stderr);
       }
       stderr.write(`chaos-handler experiment: unknown verb ${JSON.stringify(verb ?? '')}\n\n${USAGE}`);
       return 2;
