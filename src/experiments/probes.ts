@@ -24,12 +24,9 @@ export type ProbeDeps = {
   checkUrl?: (url: string) => void;
 };
 
-/** The probe's weight in the resilience score: every probe counts once unless told otherwise. */
-export const PROBE_WEIGHT = 1;
-
 export async function checkProbe(probe: SteadyStateProbe, phase: SteadyPhase, deps: ProbeDeps, signal?: AbortSignal): Promise<ProbeCheck> {
   const at = new Date().toISOString();
-  const base = { probe: probe.name, kind: probe.type, phase, weight: PROBE_WEIGHT, at, tolerance: tolerance(probe) };
+  const base = { probe: probe.name, kind: probe.type, phase, weight: probe.weight, at, tolerance: tolerance(probe) };
   try {
     const result = await measure(probe, deps, signal);
     return { ...base, ...result };

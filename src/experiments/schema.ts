@@ -28,7 +28,11 @@ export const HttpUrl = z
 
 const Seconds = (min: number, max: number) => z.number().min(min).max(max);
 
-const ProbeBase = { name: ProbeName, description: z.string().max(500).optional() };
+const ProbeBase = {
+  name: ProbeName,
+  description: z.string().max(500).optional(),
+  weight: z.number().positive().max(100).default(1).describe('How much this probe counts in the resilience score (weighted share of probe checks that held)'),
+};
 
 /** Three-digit HTTP status codes; one or a list. */
 const HttpStatus = z.number().int().min(100).max(599);
