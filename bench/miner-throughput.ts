@@ -21,6 +21,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { TemplateMiner } from '../src/agents/log/mining/template-miner.js';
+import { mulberry32 } from '../src/selftest/prng.js';
 
 export interface MinerThroughputResult {
   /** Milliseconds to mask one hostile 120,000-character line (linear time, not backtracking). */
@@ -47,17 +48,6 @@ export function hostileLineMs(): number {
   return performance.now() - started;
 }
 
-/** mulberry32: small, fast, seeded; the same log every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const USERS = ['root', 'admin', 'alice', 'bob', 'deploy', 'postgres', 'ubuntu', 'git', 'test', 'oracle', 'guest', 'www-data'];
 const SERVICES = ['nginx', 'postgresql', 'redis-server', 'docker', 'cron', 'ssh', 'victim-api', 'node-exporter'];
@@ -70,7 +60,7 @@ const WORDS = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 
 
 /** A line generator; `n` is the line number (drives the clock). */
 export function syntheticLineGenerator(seed = 42): (n: number) => string {
-  const rand = prng(seed);
+  const rand = mulberry32(seed);
   const int = (max: number): number => Math.floor(rand() * max);
   const pick = <T>(items: readonly T[]): T => items[int(items.length)] as T;
   const ip = (): string => `${int(223) + 1}.${int(256)}.${int(256)}.${int(256)}`;

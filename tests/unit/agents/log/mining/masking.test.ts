@@ -9,6 +9,7 @@ import {
   maskToken,
   sameMaskKey,
 } from '../../../../../src/agents/log/mining/masking.js';
+import { mulberry32 } from '../../../../../src/selftest/prng.js';
 
 describe('maskMessage', () => {
   describe('the digit rule: an identifier run that holds a digit is a variable', () => {
@@ -153,17 +154,6 @@ describe('collapseMasks', () => {
   });
 });
 
-/** mulberry32: a seeded generator, so that a structure is filled the same way twice. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Token kinds of many shapes; each fills its values from `rand` (lengths of hex groups fixed). */
 const KINDS: ((rand: () => number) => string)[] = [
@@ -198,7 +188,7 @@ function hex(rand: () => number, length: number): string {
 }
 
 function fill(structure: readonly number[], seed: number): string {
-  const rand = seeded(seed);
+  const rand = mulberry32(seed);
   return structure.map((kind) => (KINDS[kind] ?? KINDS[0]!)(rand)).join(' ');
 }
 
