@@ -39,9 +39,10 @@ export class ExperimentService {
 
   constructor(private readonly deps: ExperimentServiceDeps) {
     this.feed.setMaxListeners(0);
-    // A halt stops experiments first, so no run opens a new incident behind it.
+    // A halt stops experiments first, so no run opens a new incident behind it. Not awaited to
+    // the end: the halt reverts the incidents right after, the outputs are written meanwhile.
     deps.incidents.onHalt(async () => {
-      await Promise.all([...this.active.keys()].map((id) => this.stop(id, 'halted by request')));
+      for (const active of this.active.values()) active.controller.abort(new Error('halted by request'));
     });
   }
 

@@ -164,4 +164,32 @@ describe('experiment runner on an in-process victim', () => {
     expect(victim.running).toBe(true);
     expect(summary.aggregate!.all_held).toBe(false);
   }, 60_000);
+
+  it('when everything is halted while a fault is in place, then the experiment stops, its incident is reverted and its outputs are still written', async () => {
+    const { summary: started, done } = await coordinator.experiments.start(experiment({ runs: 2, method: [{ type: 'inject', scenario: 'service_kill' }, { type: 'wait', seconds: 60 }] }));
+    const id = started.experiment_id;
+    await new Promise<void>((resolve) => {
+      const unsubscribe = coordinator.experiments.subscribe(
+        id,
+        (event) => {
+          if (event.step === 'inject' && event.message.startsWith('fault in place')) {
+            unsubscribe();
+            resolve();
+          }
+        },
+        () => resolve(),
+      );
+    });
+    const halted = await coordinator.incidents.halt();
+    expect(halted).toHaveLength(1);
+    const summary = await done;
+    expect(summary.status).toBe('aborted');
+    expect(summary.error).toMatch(/halted by request/);
+    const [incident] = summary.incidents;
+    const record = await coordinator.store.loadRecord(incident!);
+    expect(record).toMatchObject({ status: 'aborted', chaos: { state: 'reverted' } });
+    expect(victim.running).toBe(true);
+    const names = (await coordinator.experiments.store.listOutputs(id)).map((o) => o.name);
+    expect(names).toEqual(expect.arrayContaining(['summary.json', 'junit.xml', 'report.md', 'load.csv']));
+  }, 60_000);
 });
