@@ -9,11 +9,14 @@ import type { Logger } from './logger.js';
 import type { CoordinatorObserver } from './observability/observers.js';
 import { removeStaleBrowserProfiles } from './report/render/profiles.js';
 import { createReportServices } from './report/report-services.js';
-import { ExperimentService } from './experiments/experiment-service.js';
-import { ExperimentStore } from './store/experiment-store.js';
 import { createNarrator } from './narrative/narrator.js';
 import { createSelfTest } from './selftest/fault-injector.js';
+import { ExperimentService } from './experiments/experiment-service.js';
+import { ExperimentStore } from './store/experiment-store.js';
 import { IncidentStore } from './store/incident-store.js';
+import { ApprovalDesk } from './remediation/approval-desk.js';
+import { AuditStore } from './store/audit-store.js';
+import { RateLimiter, decide, loadPolicy } from './remediation/policy.js';
 import { ReferenceStore } from './store/reference-store.js';
 import { AlertService } from './alerts/alert-service.js';
 import { AlertMemoryStore } from './store/alert-memory-store.js';
@@ -73,6 +76,10 @@ export async function createCoordinator(
   const faults = config.CHAOS_SELFTEST_FAULTS ?? [];
   // Loud on purpose: a coordinator that breaks its own agents must never pass unnoticed.
   if (faults.length) log.warn({ faults, seed: config.CHAOS_SELFTEST_SEED }, 'Self-test: faults are injected into the agents');
+  // A policy file that does not parse stops the coordinator here, naming the problem.
+  const policy = await loadPolicy(config.CHAOS_POLICY_FILE);
+  const limiter = new RateLimiter(policy);
+  const auditLog = new AuditStore(store);
   const incidents = new IncidentService({
     store,
     connector,
@@ -87,6 +94,12 @@ export async function createCoordinator(
     retry: { retries: config.CHAOS_AGENT_RETRIES, backoffMs: config.CHAOS_AGENT_RETRY_BACKOFF_MS },
     ...(faults.length ? { agentHook: createSelfTest({ faults, seed: config.CHAOS_SELFTEST_SEED, agentTimeoutMs: config.CHAOS_AGENT_TIMEOUT_MS }) } : {}),
     maxConcurrent: config.CHAOS_MAX_CONCURRENT_INCIDENTS,
+    remediation: {
+      desk: new ApprovalDesk(),
+      decide: (target, step) => decide(policy, { target, ...step }),
+      take: (target, now) => limiter.take(target, now),
+      audit: (incidentId, entry) => auditLog.append(incidentId, entry),
+    },
     ...(overrides.observer ? { observer: overrides.observer } : {}),
   });
   const recovered = await incidents.recoverInterrupted();

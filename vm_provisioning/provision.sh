@@ -12,7 +12,8 @@
 #      plus postgresql python3-psycopg2 with --victim;
 #   2. creates the login user (any name, --user; default sre-demo) with exactly the given SSH public
 #      key(s) and no password, and /etc/sudoers.d/chaos-handler allowing it, NOPASSWD, exactly
-#      /opt/chaos-scripts/*.sh and /opt/chaos-scripts/collect/* (checked with visudo -cf);
+#      /opt/chaos-scripts/*.sh, /opt/chaos-scripts/collect/* and the approval-gated fixes in
+#      /opt/chaos-scripts/remediate/*.sh (checked with visudo -cf);
 #   3. copies the repo's chaos-scripts/ to /opt/chaos-scripts/ (root-owned; 0755 for directories and
 #      files with a #! line, 0644 otherwise);
 #   and only with --victim (the local sandbox and the demo droplet ask for it; a host with services of
@@ -205,7 +206,7 @@ setup_sudoers() {
 # Managed by Chaos-Handler vm_provisioning/provision.sh; rewritten on every run.
 # $USER_NAME may run the fault-injection scripts and the evidence collectors as root, and nothing else.
 # ('*' in a sudoers path does not match '/': subfolders such as lib/ are not included.)
-Cmnd_Alias CHAOS_HANDLER_CMDS = $INSTALL_DIR/*.sh, $INSTALL_DIR/collect/*
+Cmnd_Alias CHAOS_HANDLER_CMDS = $INSTALL_DIR/*.sh, $INSTALL_DIR/collect/*, $INSTALL_DIR/remediate/*.sh
 Defaults:$USER_NAME !requiretty, !lecture
 $USER_NAME ALL=(root) NOPASSWD: CHAOS_HANDLER_CMDS
 EOF
@@ -213,7 +214,7 @@ EOF
   install -o root -g root -m 0440 "$tmp" "$SUDOERS_FILE"
   rm -f "$tmp"
   visudo -cq || die "sudoers configuration invalid after installing $SUDOERS_FILE"
-  say "sudo: $SUDOERS_FILE allows $USER_NAME: $INSTALL_DIR/*.sh, $INSTALL_DIR/collect/* (NOPASSWD)"
+  say "sudo: $SUDOERS_FILE allows $USER_NAME: $INSTALL_DIR/*.sh, $INSTALL_DIR/collect/*, $INSTALL_DIR/remediate/*.sh (NOPASSWD)"
 }
 
 # --- 3. chaos-scripts ----------------------------------------------------------------------------

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import type { SamplePhase } from '../evidence/schema.js';
-import { RootCauseCategory } from '../domain/index.js';
+import { RemedySpec, RootCauseCategory } from '../domain/index.js';
 
 export type Severity = 'debug' | 'info' | 'notice' | 'warning' | 'error' | 'critical';
 
@@ -216,6 +216,8 @@ export const FixAction = z.object({
   description: z.string(),
   command: z.string(),
   rollback: z.string(),
+  /** The same step in a form the coordinator can run once approved (src/remediation/). */
+  remedy: RemedySpec.optional(),
 });
 export type FixAction = z.infer<typeof FixAction>;
 

@@ -92,6 +92,17 @@ export class SshChaosController implements ChaosController {
     }
   }
 
+  async status(): Promise<{ running: boolean; detail: string }> {
+    const check = await this.connection.exec(this.command(HOST_SCRIPTS[this.options.scenario], ['status']), { timeoutMs: COMMAND_TIMEOUT_MS });
+    const status = parseStatus(check.stdout);
+    if (!status) throw new Error(`${this.options.scenario} status unreadable: ${check.stdout.trim().slice(0, 200)}`);
+    return { running: status.state === 'running', detail: status.detail };
+  }
+
+  release(): void {
+    this.stopRenewing();
+  }
+
   private startRenewing(): void {
     const every = Math.max(1000, (this.options.leaseS * 1000) / 3);
     const script = HOST_SCRIPTS[this.options.scenario];

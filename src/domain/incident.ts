@@ -4,13 +4,14 @@
  */
 import { z } from 'zod';
 import { IncidentId } from './incident-id.js';
+import { Remediation } from './remediation.js';
 import { RootCauseCategory, ScenarioName } from './taxonomy.js';
 import { IncidentTimings } from './timings.js';
 
 export const IncidentStatus = z.enum(['running', 'completed', 'failed', 'aborted', 'interrupted']);
 export type IncidentStatus = z.infer<typeof IncidentStatus>;
 
-export const PipelinePhase = z.enum(['created', 'connecting', 'baseline', 'chaos', 'observe', 'agents', 'revert', 'recovery', 'report', 'done']);
+export const PipelinePhase = z.enum(['created', 'connecting', 'baseline', 'chaos', 'observe', 'agents', 'remediation', 'revert', 'recovery', 'report', 'done']);
 export type PipelinePhase = z.infer<typeof PipelinePhase>;
 
 export const AgentName = z.enum(['LogAgent', 'MetricsAgent', 'FixerAgent', 'TesterAgent', 'ReporterAgent']);
@@ -87,6 +88,8 @@ export const IncidentRecord = z.object({
   error: z.string().nullable(),
   /** Fault start, detection, diagnosis, approval, mitigation, recovery; MTTD and MTTR. Absent on records written before timings existed. */
   timings: IncidentTimings.optional(),
+  /** The approval-gated fix (SPEC §10); absent when none was asked for. */
+  remediation: Remediation.nullable().optional(),
   /** Absent on records written before triggers existed: those were all manual. */
   trigger: IncidentTrigger.optional(),
   /** When the fault was detected (watch mode: the sample that completed the out-of-band streak). */

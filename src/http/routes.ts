@@ -5,6 +5,7 @@ import { jsonVisible } from '../evidence/sanitize.js';
 import type { IncidentService } from '../incidents/incident-service.js';
 import { type IncidentRecord } from '../domain/index.js';
 import { StartIncidentRequest } from '../incidents/schema.js';
+import { ApproveRequest, RejectRequest } from '../remediation/schema.js';
 import type { IncidentStore } from '../store/incident-store.js';
 import { AuditStore } from '../store/audit-store.js';
 import { validationProblem } from './errors.js';
@@ -72,6 +73,33 @@ export function createRoutes(deps: RouteDeps): Router {
     const wasActive = incidents.isActive(id);
     const record = await incidents.stop(id);
     res.json({ incident_id: id, stopped: wasActive, status: record.status, chaos: record.chaos });
+  });
+
+  router.get('/incidents/:id/remediation', async (req, res) => {
+    const id = incidentId(req);
+    res.json({ incident_id: id, ...(await incidents.remediation(id)) });
+  });
+
+  router.post('/incidents/:id/remediation/approve', async (req, res) => {
+    const id = incidentId(req);
+    const parsed = ApproveRequest.safeParse(req.body ?? {});
+    if (!parsed.success) {
+      res.status(400).type('application/problem+json').send(JSON.stringify(validationProblem(parsed.error)));
+      return;
+    }
+    const remediation = await incidents.decideRemediation(id, { kind: 'approve', approver: parsed.data.approver, steps: parsed.data.steps });
+    res.json({ incident_id: id, remediation });
+  });
+
+  router.post('/incidents/:id/remediation/reject', async (req, res) => {
+    const id = incidentId(req);
+    const parsed = RejectRequest.safeParse(req.body ?? {});
+    if (!parsed.success) {
+      res.status(400).type('application/problem+json').send(JSON.stringify(validationProblem(parsed.error)));
+      return;
+    }
+    const remediation = await incidents.decideRemediation(id, { kind: 'reject', by: parsed.data.approver, reason: parsed.data.reason });
+    res.json({ incident_id: id, remediation });
   });
 
   router.get('/incidents/:id/audit', async (req, res) => {

@@ -9,4 +9,8 @@ export interface ChaosController {
   inject(signal: AbortSignal): Promise<string>;
   /** Idempotent; never throws: a failed revert is a result the incident records. */
   revert(): Promise<{ ok: boolean; detail: string }>;
+  /** Whether the host still holds the fault's run (closed loops: did the fix leave anything?). */
+  status?(): Promise<{ running: boolean; detail: string }>;
+  /** Stops renewing the lease without a revert: nothing is left to revert. */
+  release?(): void;
 }

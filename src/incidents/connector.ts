@@ -4,7 +4,7 @@ import { InputError, NotFoundError } from '../errors.js';
 import { OfflineEvidenceSource } from '../evidence/offline/offline-source.js';
 import type { Logger } from '../logger.js';
 import type { OpenedTarget, TargetConnector } from './incident-service.js';
-import type { IncidentRecord } from '../domain/index.js';
+import type { IncidentRecord, Remediation } from '../domain/index.js';
 import type { StartIncidentRequest } from './schema.js';
 
 /** The bundle an offline incident replays when none is named: the scenario's own recording. */
@@ -41,6 +41,11 @@ export class RoutingConnector implements TargetConnector {
     if (request.options.offline) return this.offline.open(request, log);
     if (!this.live) throw new InputError(`Live targets are unavailable: ${this.liveUnavailableReason}`, 'target_vm');
     return this.live.open(request, log);
+  }
+
+  async recoverRemediation(record: IncidentRecord, plan: Remediation, log: Logger): Promise<Remediation> {
+    if (record.target.kind === 'offline' || !this.live?.recoverRemediation) return plan;
+    return this.live.recoverRemediation(record, plan, log);
   }
 
   async reconcile(record: IncidentRecord, log: Logger): Promise<{ ok: boolean; detail: string }> {

@@ -12,6 +12,10 @@ import { newIncidentId } from '../domain/index.js';
 import { runPipeline, type AgentHook, type RetryPolicy } from './pipeline.js';
 import { AgentName, type IncidentAlert, type IncidentExperiment, type IncidentRecord, type IncidentTarget, type IncidentTrigger, type TraceEntry } from '../domain/index.js';
 import { type StartIncidentRequest } from './schema.js';
+import type { Decision } from '../remediation/approval-desk.js';
+import type { RemediationServices } from '../remediation/closed-loop.js';
+import type { RemediationHost } from '../remediation/host.js';
+import type { Remediation } from '../domain/index.js';
 
 /** What a connector opens for one incident: where evidence comes from and what injects chaos. */
 export type OpenedTarget = {
@@ -20,6 +24,8 @@ export type OpenedTarget = {
   chaos: ChaosController | null;
   /** Saves the collected evidence as an offline bundle (live incidents with options.record). */
   record?: (incidentId: string, evidence: Evidence) => Promise<void>;
+  /** Where an approved fix runs (live targets). */
+  remediation?: RemediationHost;
   /** After the diagnosis (see PipelineDeps.onDiagnosis). */
   onDiagnosis?: (incidentId: string, evidence: Evidence, findings: Partial<Findings>) => Promise<string | null>;
 };
@@ -29,6 +35,11 @@ export interface TargetConnector {
   open(request: StartIncidentRequest, log: Logger): Promise<OpenedTarget>;
   /** After a crash: revert whatever the incident may have left on its host, and verify. */
   reconcile?(record: IncidentRecord, log: Logger): Promise<{ ok: boolean; detail: string }>;
+  /**
+   * After a crash, before the chaos is reconciled: settles a remediation cut off while applying
+   * or verifying (verified again, finished or rolled back, no step run twice).
+   */
+  recoverRemediation?(record: IncidentRecord, plan: Remediation, log: Logger): Promise<Remediation>;
 }
 
 export type IncidentServiceDeps = {
@@ -44,6 +55,8 @@ export type IncidentServiceDeps = {
   agentHook?: AgentHook;
   /** How often a failed agent is tried again (CHAOS_AGENT_RETRIES). */
   retry?: RetryPolicy;
+  /** Approvals, policy and rate limit of closed-loop runs (absent: remediation is refused). */
+  remediation?: RemediationServices;
 };
 
 type Active = { record: IncidentRecord; controller: AbortController; done: Promise<IncidentRecord> };
@@ -188,6 +201,9 @@ export class IncidentService {
         ...(this.deps.observer ? { observer: this.deps.observer } : {}),
         ...(this.deps.agentHook ? { wrapAgent: this.deps.agentHook.forIncident() } : {}),
         ...(this.deps.retry ? { retry: this.deps.retry } : {}),
+        ...(opened.remediation && this.deps.remediation && opened.target.kind === 'ssh'
+          ? { remediation: { host: opened.remediation, services: this.deps.remediation, target: opened.target.name } }
+          : {}),
         ...(opened.record ? { onEvidence: (evidence: Evidence) => opened.record!(record.id, evidence) } : {}),
         ...(opened.onDiagnosis ? { onDiagnosis: (evidence: Evidence, findings: Partial<Findings>) => opened.onDiagnosis!(record.id, evidence, findings) } : {}),
       },
@@ -210,6 +226,19 @@ export class IncidentService {
       });
     this.active.set(record.id, { record, controller, done });
     return { record, done };
+  }
+
+  /** The remediation of an incident: null when none was asked for. NotFoundError for no incident. */
+  async remediation(id: string): Promise<{ remediation: Remediation | null; awaiting_decision: boolean }> {
+    const record = await this.deps.store.loadRecord(id);
+    return { remediation: record.remediation ?? null, awaiting_decision: this.deps.remediation?.desk.isWaiting(id) ?? false };
+  }
+
+  /** A person's approval or rejection of a running incident's plan (ConflictError when none waits). */
+  async decideRemediation(id: string, decision: Decision): Promise<Remediation> {
+    await this.requireExists(id);
+    if (!this.deps.remediation) throw new ConflictError('Remediation is not available on this coordinator');
+    return this.deps.remediation.desk.submit(id, decision);
   }
 
   /** Aborts one incident: its chaos is reverted now. Idempotent: a finished one is returned as is. */
@@ -334,6 +363,23 @@ export class IncidentService {
     else if (repaired.bad.length) log.warn({ lines: repaired.bad.map((b) => `${b.line} (${b.kind})`) }, 'Unreadable trace lines moved to the quarantine file');
 
     // Then the host, whatever state the folder is in: reverting chaos matters more than bookkeeping.
+    // The remediation first: its verification must see the host before the chaos is stopped.
+    let remediation = record.remediation ?? null;
+    if (remediation && ['proposed', 'approved', 'applying', 'verifying'].includes(remediation.status)) {
+      const settled: Remediation | null = this.deps.connector.recoverRemediation
+        ? await this.deps.connector.recoverRemediation(record, remediation, log).catch((error: unknown) => {
+            log.error({ err: error }, 'Could not settle the interrupted remediation');
+            return null;
+          })
+        : null;
+      remediation = settled ?? { ...remediation, status: 'failed', reason: 'interrupted by a coordinator restart and the host could not be reached to verify it', finished_at: new Date().toISOString() };
+      await this.deps.store.appendTrace(id, {
+        timestamp: new Date().toISOString(),
+        agent: 'Coordinator',
+        type: remediation.status === 'resolved' ? 'info' : 'warning',
+        content: { summary: `remediation settled after restart: ${remediation.status}${remediation.reason ? ` (${remediation.reason})` : ''}`, remediation },
+      });
+    }
     let chaos = record.chaos;
     let reconciled: { ok: boolean; detail: string } | null = null;
     if (record.chaos.state === 'pending' || record.chaos.state === 'injected') {
@@ -368,6 +414,7 @@ export class IncidentService {
     await this.deps.store.saveRecord({
       ...record,
       chaos,
+      ...(remediation ? { remediation } : {}),
       status: 'interrupted',
       error: `coordinator stopped during phase ${record.phase}`,
       updated_at: now(),

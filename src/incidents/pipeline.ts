@@ -15,6 +15,11 @@ import type { IncidentStore } from '../store/incident-store.js';
 import type { ChaosController } from './chaos.js';
 import type { AgentName, IncidentRecord, PipelinePhase, TraceActor, TraceEntry, TraceEntryType } from '../domain/index.js';
 import type { StartIncidentRequest } from './schema.js';
+import { runRemediation, type RemediationServices } from '../remediation/closed-loop.js';
+import { healthChecks, probesPass } from '../remediation/health-checks.js';
+import type { RemediationHost } from '../remediation/host.js';
+import type { Remediation } from '../domain/index.js';
+import type { RecoveryWindow } from '../evidence/source.js';
 import type { IncidentTimings, TimingKey } from '../domain/timings.js';
 import { detectionTimings, markTiming } from './timings.js';
 
@@ -37,6 +42,8 @@ export type PipelineDeps = {
   onDiagnosis?: (evidence: Evidence, findings: Partial<Findings>) => Promise<string | null>;
   /** Phase changes and agent timings, for the metrics. */
   observer?: IncidentObserver;
+  /** Present for a live target: the remediation phase runs when options.remediation asks for it. */
+  remediation?: PipelineRemediation;
   /** Wraps each agent as this incident runs it (the self-test injects its faults here). */
   wrapAgent?: (agent: AnyAgent) => AnyAgent;
   /** A failed, timed-out or rejected agent run is tried again up to `retries` times, `backoffMs` doubling. */
@@ -44,6 +51,9 @@ export type PipelineDeps = {
 };
 
 export type RetryPolicy = { retries: number; backoffMs: number };
+
+/** Closed-loop runs (options.remediation): where the fix runs and the coordinator's approvals and policy. */
+export type PipelineRemediation = { host: RemediationHost; services: RemediationServices; target: string };
 
 /** Hands each incident its agent wrapper (see PipelineDeps.wrapAgent). */
 export interface AgentHook {
@@ -66,6 +76,7 @@ export async function runPipeline(record: IncidentRecord, options: StartIncident
   const findings: Partial<Findings> = {};
   // Declared wide: TypeScript cannot see the assignments inside the phase callbacks.
   let evidence = null as Evidence | null;
+  let remediation = null as Remediation | null;
 
   await run.trace('Coordinator', 'info', { summary: `incident started: evidence from ${source.description}`, options });
   try {
@@ -95,11 +106,52 @@ export async function runPipeline(record: IncidentRecord, options: StartIncident
       await run.detected(evidence, findings);
       return `${ANALYSIS_AGENTS.length} agents ran`;
     });
+    const fix = findings.FixerAgent;
+    if (options.remediation !== 'none' && deps.remediation && fix && evidence) {
+      const analysed: Evidence = evidence;
+      const closedLoop = deps.remediation;
+      await run.phase('remediation', async () => {
+        remediation = await runRemediation({
+          incidentId: record.id,
+          target: closedLoop.target,
+          options: { ...options, remediation: options.remediation as 'approve' | 'auto' },
+          actions: fix.actions,
+          host: closedLoop.host,
+          services: closedLoop.services,
+          save: (plan) => run.setRemediation(plan),
+          trace: (type, content) => run.trace('Coordinator', type, content),
+          // The fix is the revert of a closed loop: the recovery is watched from it.
+          verifyHealth: async (verifyS) => {
+            const mitigated = new Date();
+            source.markFault('reverted', mitigated);
+            await run.mark('mitigated_at', mitigated);
+            const watchers = ANALYSIS_AGENTS.filter((a) => a.afterRevert && findings[a.name] !== undefined);
+            const watched = await watchRecovery(run, source, analysed, watchers, findings, verifyS, signal, probesPass);
+            evidence = watched.evidence;
+            const checks = healthChecks(watched.window, findings.MetricsAgent, verifyS);
+            if (checks.every((c) => c.ok)) await run.mark('recovered_at', watched.window.window?.end ?? new Date());
+            return checks;
+          },
+          signal,
+        });
+        return remediation ? `remediation ${remediation.status}` : 'nothing the coordinator can apply';
+      });
+    }
   } catch (error) {
     run.fail(error, signal);
   } finally {
     let reverted = false;
-    if (chaos) {
+    if (chaos && remediation?.applied_at) {
+      // Closed loop: the fix was meant to remove the fault. The chaos script's stop runs only
+      // if something of the fault is still there, and the record says which it was.
+      await run.phase('revert', async () => {
+        const cleanup = await closedLoopCleanup(chaos);
+        reverted = cleanup.ok;
+        run.setChaos({ state: cleanup.ok ? 'reverted' : 'revert_failed', detail: cleanup.detail });
+        await run.setRemediation({ ...remediation!, chaos_cleanup: { ran: cleanup.ran, at: new Date().toISOString(), detail: cleanup.detail } });
+        return cleanup.detail;
+      }).catch((error: unknown) => run.fail(error, signal));
+    } else if (chaos) {
       await run.phase('revert', async () => {
         const result = await chaos.revert();
         reverted = result.ok;
@@ -113,7 +165,9 @@ export async function runPipeline(record: IncidentRecord, options: StartIncident
     const analysed = evidence;
     const watchers = ANALYSIS_AGENTS.filter((a) => a.afterRevert && findings[a.name] !== undefined);
     const faultGone = chaos ? reverted : analysed?.fault_started_at != null;
-    if (analysed && faultGone && watchers.length && options.recovery_s > 0 && !run.failed && !signal.aborted) {
+    // A verified remediation already watched the recovery, from the fix.
+    const watchedFromFix = remediation?.verification != null;
+    if (analysed && faultGone && !watchedFromFix && watchers.length && options.recovery_s > 0 && !run.failed && !signal.aborted) {
       await run.phase('recovery', async () => {
         const watched = await watchRecovery(run, source, analysed, watchers, findings, options.recovery_s, signal);
         evidence = watched.evidence;
@@ -162,13 +216,29 @@ async function watchRecovery(
   findings: Partial<Findings>,
   maxS: number,
   signal: AbortSignal,
-): Promise<{ evidence: Evidence; detail: string }> {
+  alsoSettled: (window: RecoveryWindow) => boolean = () => true,
+): Promise<{ evidence: Evidence; detail: string; window: RecoveryWindow }> {
   const settled = (e: Evidence) => watchers.every((a) => a.afterRevert!.settled(findings[a.name]!, e));
-  const watched = sanitizeEvidence(await source.followRecovery(maxS, signal, (window) => settled(withRecovery(analysed, window))));
+  const watched = sanitizeEvidence(await source.followRecovery(maxS, signal, (window) => settled(withRecovery(analysed, window)) && alsoSettled(window)));
   const evidence = withRecovery(analysed, watched);
   for (const agent of watchers) await run.afterRevert(agent, evidence, findings, signal);
   const seconds = watched.window ? Math.round((Date.parse(watched.window.end) - Date.parse(watched.window.start)) / 1000) : 0;
-  return { evidence, detail: `${watched.samples.length} samples, ${watched.probes.length} probes over ${seconds} s after the revert` };
+  return { evidence, window: watched, detail: `${watched.samples.length} samples, ${watched.probes.length} probes over ${seconds} s after the revert` };
+}
+
+/**
+ * After a closed loop whose fix ran: whether the chaos script still holds anything. A fault the
+ * fix ended leaves nothing (its process is gone and the host watchdog tidied up), and the
+ * script's stop never runs; a host-change fault keeps its holder, which stop then removes.
+ */
+async function closedLoopCleanup(chaos: ChaosController): Promise<{ ok: boolean; ran: boolean; detail: string }> {
+  const status = chaos.status ? await chaos.status().catch(() => null) : null;
+  if (status && !status.running) {
+    chaos.release?.();
+    return { ok: true, ran: false, detail: `removed by the remediation; the chaos script's stop never ran (${status.detail})` };
+  }
+  const result = await chaos.revert();
+  return { ok: result.ok, ran: true, detail: `the chaos script still held the run after the fix (${status?.detail ?? 'status unreadable'}); its stop cleaned up: ${result.detail}` };
 }
 
 /** The bookkeeping of one run: record updates, trace entries, timings. */
@@ -385,6 +455,12 @@ class IncidentRun {
 
   private async setAgent(name: AgentName, patch: Partial<IncidentRecord['agents'][number]>): Promise<void> {
     await this.update({ agents: this.record.agents.map((a) => (a.name === name ? { ...a, ...patch } : a)) });
+  }
+
+  /** The remediation as it changes; the first approval is also the `approved_at` timing. */
+  async setRemediation(plan: Remediation): Promise<void> {
+    await this.update({ remediation: plan });
+    if (plan.approved_at && !this.record.timings?.approved_at) await this.mark('approved_at', plan.approved_at);
   }
 
   private async update(patch: Partial<IncidentRecord>): Promise<void> {

@@ -31,6 +31,14 @@ const CommonOptions = {
     .max(1000)
     .optional()
     .describe('Offline only: replay the recorded windows in real time sped up by this factor (10: a 30 s window takes 3 s); default: at once'),
+  remediation: z
+    .enum(['none', 'approve', 'auto'])
+    .default('none')
+    .describe("Closed loop (SPEC §10), live only: 'approve' proposes the fix and waits for a person's approval; 'auto' applies it pre-approved by `approver`, or as far as the policy allows. The chaos is not reverted first: the fix must remove the fault"),
+  approver: z.string().trim().min(1).max(128).optional().describe("With remediation 'auto': the person pre-approving the fix (recorded)"),
+  approve_high_risk: z.boolean().default(false).describe('With a pre-approval: high-risk steps too (otherwise they need their own approval)'),
+  verify_s: Seconds(1, 600).default(30).describe('After the fix: seconds the probes and anomalous metrics have to be back inside the known-good band'),
+  approval_timeout_s: Seconds(10, 86_400).default(600).describe('An unapproved plan expires after this many seconds'),
 };
 
 const Duration = Seconds(1, 3600).describe('Seconds the fault lasts (the failsafe still caps it)');
@@ -120,6 +128,12 @@ export const StartIncidentRequest = z
     }
     if (r.options.offline && r.options.record) {
       ctx.addIssue({ code: 'custom', path: ['options', 'record'], message: 'only applies to live incidents' });
+    }
+    if (r.options.offline && r.options.remediation !== 'none') {
+      ctx.addIssue({ code: 'custom', path: ['options', 'remediation'], message: 'only applies to live incidents: a recording has no host to fix' });
+    }
+    if (r.options.approver !== undefined && r.options.remediation !== 'auto') {
+      ctx.addIssue({ code: 'custom', path: ['options', 'approver'], message: "only applies with remediation 'auto' (a pre-approval)" });
     }
     if (!r.options.offline && r.options.replay_speed !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['options', 'replay_speed'], message: 'only applies to offline incidents' });

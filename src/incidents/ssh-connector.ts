@@ -19,6 +19,9 @@ import type { ReferenceStore } from '../store/reference-store.js';
 import type { OpenedTarget, TargetConnector } from './incident-service.js';
 import type { IncidentRecord } from '../domain/index.js';
 import type { StartIncidentRequest } from './schema.js';
+import type { Remediation } from '../domain/index.js';
+import { recoverPlan } from '../remediation/engine.js';
+import { SshRemediationHost } from '../remediation/host.js';
 
 export type SshConnectorOptions = {
   targetsFile: string;
@@ -70,6 +73,8 @@ export class SshConnector implements TargetConnector {
       target: { kind: 'ssh', name: target.name, host: target.address, port: target.port, user: target.user },
       source,
       chaos,
+      // The fix runs over the incident's own connection, through the same guarded exec.
+      ...(o.remediation !== 'none' ? { remediation: new SshRemediationHost(connection, hostLabel) } : {}),
       ...(o.record ? { record: (incidentId: string, evidence: Evidence) => this.record(incidentId, request, hostLabel, evidence) } : {}),
       // Only a run that injected nothing may become the host's normal: a fault that went
       // undetected must never be learned as "known good".
@@ -98,6 +103,25 @@ export class SshConnector implements TargetConnector {
       return { ok: false, detail: `could not reconcile: ${errorMessage(error)}` };
     } finally {
       await connection?.close();
+    }
+  }
+
+  /** After a crash: reconnects and settles a remediation that was applying or verifying. */
+  async recoverRemediation(record: IncidentRecord, plan: Remediation, log: Logger): Promise<Remediation> {
+    if (record.target.kind !== 'ssh') return plan;
+    const { connection, target } = await this.connect({ name: record.target.name }, log);
+    try {
+      let settled = plan;
+      await recoverPlan(plan, {
+        host: new SshRemediationHost(connection, `${target.user}@${target.name}`),
+        persist: async (next) => {
+          settled = next;
+          await this.options.store.saveRecord({ ...record, remediation: next, updated_at: new Date().toISOString() });
+        },
+      });
+      return settled;
+    } finally {
+      await connection.close();
     }
   }
 

@@ -43,6 +43,7 @@ function processActions(culprit: Culprit, category: RootCauseCategory): FixActio
       description: `Stop ${culprit.name} (${pids.length > 1 ? `pids ${pids.join(', ')}` : `pid ${pids[0]}`}), the process behind the ${category === 'cpu_saturation' ? 'CPU saturation' : 'memory growth'}.`,
       command: kill,
       rollback: `If ${culprit.name} is needed, start it again the way it is normally started (its command line is in the report), ideally with a ${category === 'cpu_saturation' ? 'CPU quota (systemd CPUQuota= or nice)' : 'memory limit (systemd MemoryMax=)'}.`,
+      remedy: { action: 'stop_process', args: [culprit.name, ...pids.map(String)] },
     },
   ];
 }
@@ -64,6 +65,7 @@ function limitActions(culprit: Culprit): FixAction[] {
     {
       description: `Raise the open-files limit of ${culprit.name} (pid ${pid}) in place, without a restart, after checking the pid is still that process.`,
       command: `if ${check}; then prlimit --pid ${pid} --nofile=65536:65536; fi`,
+      remedy: { action: 'raise_limit', args: [culprit.name, String(pid), '65536'] },
       rollback: `prlimit --pid ${pid} --nofile=<old soft>:<old hard> (the old values are in /proc/${pid}/limits before the change). Make it lasting with LimitNOFILE= in the unit or ulimit -n in its start script.`,
     },
   ];
@@ -93,6 +95,8 @@ function diskActions(culprit: Culprit): FixAction[] {
     actions.push({
       description: `Remove the largest recently grown files on ${culprit.name} (${files.map((f) => `${f.path} ${f.size_mb} MB`).join(', ')}). Data loss: confirm they are disposable first.`,
       command: files.map((f) => `rm -f -- ${bashWord(f.path)}`).join('\n'),
+      // Largest first: the host script stops once the filesystem is out of danger.
+      remedy: { action: 'free_path', args: [culprit.name, ...[...files].sort((a, b) => b.size_mb - a.size_mb).map((f) => f.path)] },
       rollback: 'Deleted files cannot be restored: copy them elsewhere first if they might be needed.',
     });
   }
@@ -108,6 +112,7 @@ function networkActions(culprit: Culprit, evidence: Evidence): FixAction[] {
         description: `Remove the traffic-shaping qdisc (${qdisc.kind}) on ${culprit.name} that adds delay or loss.`,
         command: `tc qdisc show dev ${iface}\ntc qdisc del dev ${iface} root`,
         rollback: `Re-add it if it was intended: tc qdisc add dev ${iface} root ${qdisc.kind} … (was: ${qdisc.detail.replace(/\n/g, ' ')})`,
+        remedy: { action: 'remove_qdisc', args: [culprit.name, qdisc.kind] },
       },
     ];
   }
@@ -131,6 +136,7 @@ function serviceActions(culprit: Culprit, evidence: Evidence): FixAction[] {
         ? `systemctl start ${name}\nsystemctl --no-pager status ${name}`
         : `/etc/chaos-handler/services/${safeName(culprit.name)}.sh start\n/etc/chaos-handler/services/${safeName(culprit.name)}.sh status`,
       rollback: systemd ? `systemctl stop ${name}` : `/etc/chaos-handler/services/${safeName(culprit.name)}.sh stop`,
+      remedy: { action: 'restart_service', args: [culprit.name] },
     },
   ];
 }
@@ -138,7 +144,9 @@ function serviceActions(culprit: Culprit, evidence: Evidence): FixAction[] {
 function databaseActions(culprit: Culprit): FixAction[] {
   const literal = `'${culprit.name.replaceAll("'", "''")}'`;
   const list = `SELECT pid, usename, application_name, state, backend_start FROM pg_stat_activity WHERE application_name = ${literal};`;
-  const terminate = `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = ${literal} AND state IN ('idle', 'idle in transaction') AND pid <> pg_backend_pid();`;
+  // Every session of that application, busy or idle, but never a superuser's (the remediation
+  // script runs the same statement).
+  const terminate = `SELECT pg_terminate_backend(a.pid) FROM pg_stat_activity a JOIN pg_roles r ON r.oid = a.usesysid WHERE a.application_name = ${literal} AND NOT r.rolsuper AND a.pid <> pg_backend_pid();`;
   return [
     {
       description: `See the connections held by ${culprit.name}.`,
@@ -146,9 +154,10 @@ function databaseActions(culprit: Culprit): FixAction[] {
       rollback: 'Read-only: nothing to undo.',
     },
     {
-      description: `Terminate ${culprit.name}'s idle connections so other clients can connect; then fix its pool size (or set a per-role CONNECTION LIMIT).`,
+      description: `Terminate ${culprit.name}'s connections (never a superuser's) so other clients can connect; then fix its pool size (or set a per-role CONNECTION LIMIT).`,
       command: `sudo -u postgres psql -X -c ${bashWord(terminate)}`,
       rollback: 'Terminated sessions are gone; clients reconnect on their own. Nothing else to undo.',
+      remedy: { action: 'terminate_db_backends', args: [culprit.name] },
     },
   ];
 }
@@ -194,6 +203,8 @@ export function buildFixScript(incidentId: string, diagnosis: Diagnosis): string
   diagnosis.actions.forEach((action, i) => {
     lines.push(`# Step ${i + 1}: ${oneLine(action.description)}`);
     lines.push(`# Rollback: ${oneLine(action.rollback)}`);
+    // The step Chaos-Handler can apply once approved runs a fixed host script with these arguments.
+    if (action.remedy) lines.push(`# Applied by Chaos-Handler as: remediate/${action.remedy.action}.sh apply ${oneLine(action.remedy.args.map(bashWord).join(' '))}`);
     lines.push(`echo ${bashWord(`Step ${i + 1}: ${oneLine(action.description)}`)}`);
     lines.push(action.command, '');
   });

@@ -1,0 +1,54 @@
+import type { MetricFindings } from '../agents/findings.js';
+import type { VerificationCheck } from '../domain/index.js';
+import type { RecoveryWindow } from '../evidence/source.js';
+
+/** Every probe target's latest answer in the window, or null when the window has none. */
+function latestProbes(window: RecoveryWindow): Map<string, RecoveryWindow['probes'][number]> | null {
+  if (!window.probes.length) return null;
+  const latest = new Map<string, RecoveryWindow['probes'][number]>();
+  for (const p of window.probes) {
+    const seen = latest.get(p.target);
+    if (!seen || Date.parse(p.t) >= Date.parse(seen.t)) latest.set(p.target, p);
+  }
+  return latest;
+}
+
+/** The probes pass: each target's latest answer in the window after the fix was ok. */
+export function probesPass(window: RecoveryWindow): boolean {
+  const latest = latestProbes(window);
+  return latest !== null && [...latest.values()].every((p) => p.ok);
+}
+
+/**
+ * The verification's host-wide checks (SPEC §10): the health probes pass and every anomalous
+ * metric is back inside the host's known-good band (the MetricsAgent's recovery judgement over
+ * the window after the fix).
+ */
+export function healthChecks(window: RecoveryWindow, metrics: MetricFindings | undefined, verifyS: number): VerificationCheck[] {
+  const checks: VerificationCheck[] = [];
+  const latest = latestProbes(window);
+  if (latest === null) checks.push({ name: 'probes', ok: false, detail: `no probe answered within ${verifyS} s of the fix` });
+  else {
+    const failing = [...latest.values()].filter((p) => !p.ok);
+    checks.push({
+      name: 'probes',
+      ok: failing.length === 0,
+      detail: failing.length ? `failing: ${failing.map((p) => `${p.target} (${p.error ?? `status ${p.status ?? '?'}`})`).join(', ')}` : `${latest.size} probe(s) pass: ${[...latest.keys()].join(', ')}`,
+    });
+  }
+  const recovery = metrics?.recovery;
+  if (!metrics) checks.push({ name: 'metrics', ok: false, detail: 'no metric analysis to compare against' });
+  else if (!metrics.anomalous.length) checks.push({ name: 'metrics', ok: true, detail: 'no metric was anomalous' });
+  else if (!recovery) checks.push({ name: 'metrics', ok: false, detail: `no samples within ${verifyS} s of the fix` });
+  else {
+    const out = recovery.series.filter((s) => !s.lagging && s.state !== 'recovered');
+    checks.push({
+      name: 'metrics',
+      ok: recovery.recovered,
+      detail: recovery.recovered
+        ? `every anomalous metric back inside its baseline band${recovery.recovery_s !== null ? ` within ${recovery.recovery_s} s` : ''} (${recovery.samples} samples)`
+        : `still outside the baseline band after ${verifyS} s: ${out.map((s) => `${s.label} (last ${s.last ?? '?'}, band ${s.band.lo}..${s.band.hi})`).join(', ')}`,
+    });
+  }
+  return checks;
+}
