@@ -59,11 +59,13 @@ export async function runExperiment(summary: ExperimentSummary, experiment: Expe
     if (experiment.compare_to === 'baseline') {
       observations.push(await oneRun(run, experiment, 1, 'baseline', deps, signal));
       await run.recordRun(figuresOf(observations.at(-1)!, load?.records() ?? [], experiment));
+      signal.throwIfAborted();
       await settle(run, experiment, 1, signal);
     }
     for (let i = 1; i <= experiment.runs; i++) {
       observations.push(await oneRun(run, experiment, i, 'experiment', deps, signal));
       await run.recordRun(figuresOf(observations.at(-1)!, load?.records() ?? [], experiment));
+      signal.throwIfAborted();
       if (i < experiment.runs) await settle(run, experiment, i, signal);
     }
   } catch (error) {
@@ -151,10 +153,10 @@ async function oneRun(state: ExperimentRunState, experiment: Experiment, index: 
     obs.checks.after = await restoreWindow(experiment.steady_state, probeDeps, signal);
     await say('steady_state_after', describeChecks(obs.checks.after));
   } catch (error) {
-    if (signal.aborted) throw error;
-    obs.error = errorMessage(error);
-    deps.log.warn({ err: error, experimentId: state.id, run: index }, 'Experiment run failed');
-    await say('error', `run ${index} failed: ${obs.error}`);
+    // Stopped (stop, halt, shutdown): the run keeps what it saw, its incidents and their reverts.
+    obs.error = signal.aborted ? `stopped: ${errorMessage(signal.reason ?? error)}` : errorMessage(error);
+    if (!signal.aborted) deps.log.warn({ err: error, experimentId: state.id, run: index }, 'Experiment run failed');
+    await say('error', `run ${index} ${signal.aborted ? 'stopped' : 'failed'}: ${obs.error}`);
   } finally {
     obs.finished_at = new Date().toISOString();
     obs.method_finished_at ??= obs.finished_at;

@@ -185,7 +185,11 @@ describe('experiment runner on an in-process victim', () => {
     const summary = await done;
     expect(summary.status).toBe('aborted');
     expect(summary.error).toMatch(/halted by request/);
+    // The stopped run keeps its figures: its incident, the fault's window, not held.
+    expect(summary.runs).toHaveLength(1);
+    expect(summary.runs[0]).toMatchObject({ run: 1, held: false, error: expect.stringMatching(/^stopped: halted by request/) });
     const [incident] = summary.incidents;
+    expect(summary.runs[0]!.incident_id).toBe(incident);
     const record = await coordinator.store.loadRecord(incident!);
     expect(record).toMatchObject({ status: 'aborted', chaos: { state: 'reverted' } });
     expect(victim.running).toBe(true);
