@@ -3,6 +3,8 @@ import { IncidentRecord, TraceEntry } from '../domain/index.js';
 import { StartIncidentRequest } from '../incidents/schema.js';
 import { ExperimentSummary } from '../experiments/result-schema.js';
 import { Experiment } from '../experiments/schema.js';
+import { AlertmanagerWebhook, AlertOutcome } from '../alerts/schema.js';
+import { WatchOptions, WatchView } from '../watch/schema.js';
 
 /** Response bodies, as zod schemas so the document and the code cannot drift apart. */
 export const StartIncidentResponse = z.object({
@@ -79,6 +81,40 @@ export const START_EXAMPLES = {
     value: { scenario: 'investigate', target_vm: { name: 'sandbox' } },
   },
 };
+/** What Alertmanager posts (webhook payload version 4); the host here is not enrolled, so a replay opens nothing. */
+export const ALERT_EXAMPLES = {
+  alertmanager: {
+    summary: 'Alertmanager: HostCpuBusy firing on web-1 (opens an investigate incident when web-1 is enrolled)',
+    value: {
+      version: '4',
+      groupKey: '{}:{alertname="HostCpuBusy"}',
+      truncatedAlerts: 0,
+      status: 'firing',
+      receiver: 'chaos-handler',
+      groupLabels: { alertname: 'HostCpuBusy' },
+      commonLabels: { alertname: 'HostCpuBusy', instance: 'web-1.example.com:9100', severity: 'page' },
+      commonAnnotations: { runbook_url: 'https://runbooks.example.com/host-cpu-busy' },
+      externalURL: 'http://127.0.0.1:9093',
+      alerts: [
+        {
+          status: 'firing',
+          labels: { alertname: 'HostCpuBusy', instance: 'web-1.example.com:9100', severity: 'page' },
+          annotations: { runbook_url: 'https://runbooks.example.com/host-cpu-busy' },
+          startsAt: '2026-12-01T00:10:00Z',
+          endsAt: '0001-01-01T00:00:00Z',
+          generatorURL: 'http://127.0.0.1:9090/graph',
+          fingerprint: 'a1b2c3d4e5f60718',
+        },
+      ],
+    },
+  },
+};
+const targetParam = { name: 'name', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' }, example: 'sandbox' };
+const watchView = { description: 'The watch', content: { 'application/json': { schema: { $ref: '#/components/schemas/WatchView' } } } };
+
+/** POST /alerts answers one outcome per alert. */
+export const AlertsResponse = z.object({ received: z.number().int(), opened: z.array(z.string().nullable()), outcomes: z.array(AlertOutcome) });
+
 const startBody = { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/StartIncidentRequest' }, examples: START_EXAMPLES } } };
 
 /** OpenAPI 3.1, generated from the zod schemas the routes validate with. */
@@ -101,6 +137,10 @@ export function buildOpenApi(version: string) {
         Experiment: schema(Experiment, 'input'),
         StartExperimentResponse: schema(StartExperimentResponse),
         ExperimentSummary: schema(ExperimentSummary),
+        AlertmanagerWebhook: schema(AlertmanagerWebhook, 'input'),
+        AlertsResponse: schema(AlertsResponse),
+        WatchOptions: schema(WatchOptions, 'input'),
+        WatchView: schema(WatchView),
       },
     },
     security: [{ bearer: [] }],
@@ -109,6 +149,7 @@ export function buildOpenApi(version: string) {
       { name: 'Reports', description: 'The postmortem and every artifact an incident leaves' },
       { name: 'Control', description: 'Stop one incident or halt them all: chaos is reverted now' },
       { name: 'Experiments', description: 'Chaos experiments: steady state under load, faults through incidents, safeguards, repeated runs and their statistics' },
+      { name: 'Alerts and watch', description: 'Investigations nobody started: alerts from Alertmanager or other sources, and targets watched continuously' },
       { name: 'Service', description: 'Health, metrics and this description' },
     ],
     paths: {
@@ -223,6 +264,48 @@ export function buildOpenApi(version: string) {
           responses: { '200': { description: 'The file' }, '404': problem },
         },
       },
+      '/alerts': {
+        post: {
+          operationId: 'receiveAlerts',
+          tags: ['Alerts and watch'],
+          summary: "Alertmanager's webhook (payload version 4): a firing alert about an enrolled host opens one investigate incident (deduplicated by fingerprint); a resolved one is recorded on it",
+          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/AlertmanagerWebhook' }, examples: ALERT_EXAMPLES } } },
+          responses: { '202': { description: 'One outcome per alert, in order', content: { 'application/json': { schema: { $ref: '#/components/schemas/AlertsResponse' } } } }, '400': problem },
+        },
+      },
+      '/alerts/generic': {
+        post: {
+          operationId: 'receiveGenericAlerts',
+          tags: ['Alerts and watch'],
+          summary: 'Any JSON webhook, read through CHAOS_ALERT_GENERIC_MAPPING (JSON pointers to name, instance, status, fingerprint…); 404 when no mapping is configured',
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: { type: 'object' },
+                examples: { generic: { summary: 'Read with CHAOS_ALERT_GENERIC_MAPPING={"alerts":"/incidents","name":"/title","instance":"/tags/host","status":"/state","fingerprint":"/id"}', value: { incidents: [{ id: 'p-1', title: 'Disk almost full', tags: { host: 'web-1.example.com' }, state: 'triggered' }] } } },
+              },
+            },
+          },
+          responses: { '202': { description: 'One outcome per alert, in order', content: { 'application/json': { schema: { $ref: '#/components/schemas/AlertsResponse' } } } }, '400': problem, '404': problem },
+        },
+      },
+      '/targets/{name}/watch': {
+        post: {
+          operationId: 'startWatch',
+          tags: ['Alerts and watch'],
+          summary: 'Watch an enrolled target: light sampling over SSH; out of its known-good band for `consecutive` samples, an investigate incident opens by itself',
+          parameters: [targetParam],
+          requestBody: {
+            required: false,
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/WatchOptions' }, examples: { every_second: { summary: 'A sample a second, 3 in a row out of band, then 10 min of cooldown', value: { interval_s: 1, consecutive: 3, cooldown_s: 600 } } } } },
+          },
+          responses: { '201': watchView, '400': problem, '404': problem, '409': problem, '502': problem },
+        },
+        get: { operationId: 'getWatch', tags: ['Alerts and watch'], summary: 'The watch: samples, out-of-band streak, detections and their incidents', parameters: [targetParam], responses: { '200': watchView, '404': problem } },
+        delete: { operationId: 'stopWatch', tags: ['Alerts and watch'], summary: 'Stop watching (a running investigation goes on)', parameters: [targetParam], responses: { '200': watchView, '404': problem } },
+      },
+      '/watches': { get: { operationId: 'listWatches', tags: ['Alerts and watch'], summary: 'Every watch, running or stopped', responses: { '200': json('Watches') } } },
       '/halt': { post: { operationId: 'haltAll', tags: ['Control'], summary: 'Revert every active incident now (idempotent)', responses: { '200': json('Halted ids') } } },
       '/healthz': { get: { operationId: 'healthz', tags: ['Service'], summary: 'Liveness', security: [], responses: { '200': json('OK') } } },
       '/metrics': {
