@@ -49,18 +49,11 @@ export class ExperimentService {
   /**
    * A validated experiment in, its id out; the runs go on in the background. Refused before
    * anything runs: targets not enrolled, load or probe URLs pointing elsewhere than loopback or
-   * the experiment's targets, a remediation mode this coordinator cannot honour, a target busy
-   * with another experiment.
+   * the experiment's targets, a target busy with another experiment.
    */
   async start(experiment: Experiment, options: { runs?: number } = {}): Promise<{ summary: ExperimentSummary; done: Promise<ExperimentSummary> }> {
     if (!this.accepting) throw new ConflictError('The coordinator is shutting down and accepts no new experiments');
     const asRun: Experiment = options.runs !== undefined ? { ...experiment, runs: options.runs } : experiment;
-    if (asRun.remediation !== 'none') {
-      throw new InputError(
-        `remediation: ${asRun.remediation} needs the closed-loop remediation engine (SPEC §10), which this coordinator cannot drive from an experiment yet; use remediation: none (the coordinator reverts each fault)`,
-        'remediation',
-      );
-    }
     const busy = asRun.targets.find((t) => [...this.active.values()].some((a) => a.targets.includes(t)));
     if (busy) throw new ConflictError(`An experiment is already running on ${busy}; one at a time per target`);
     const log = this.deps.log.child({ component: 'experiment' });

@@ -213,6 +213,18 @@ type StartedIncident = RunObservation['incidents'][number];
 
 
 async function startIncident(step: InjectStep, experiment: Experiment, stepIndex: number, experimentId: string, run: number, deps: RunnerDeps): Promise<StartedIncident> {
+  const { record, done } = await deps.incidents.start(incidentRequest(experiment, stepIndex), { experiment: { id: experimentId, run } });
+  return { id: record.id, scenario: step.scenario, args: step.args as Record<string, unknown>, done };
+}
+
+/**
+ * The incident an inject step opens: the scenario with its args on its target, short windows,
+ * and the experiment's remediation (`approve`: the fix waits for a person's approval; `policy`:
+ * it applies as far as the policy file allows; `none`: the coordinator reverts the fault).
+ */
+export function incidentRequest(experiment: Experiment, stepIndex: number): StartIncidentRequest {
+  const step = experiment.method[stepIndex];
+  if (step?.type !== 'inject') throw new Error(`method[${stepIndex}] is not an inject step`);
   // The fault stays in place (and is watched) for the rest of the method: the waits after it, and
   // the time each later fault takes to go in, so faults injected one after another overlap (a
   // compound fault on one host, a cascade across targets) instead of each being reverted first.
@@ -221,14 +233,21 @@ async function startIncident(step: InjectStep, experiment: Experiment, stepIndex
     if (later.type === 'wait') observe += later.seconds;
     if (later.type === 'inject') observe += INCIDENT_BASELINE_S + INJECT_ALLOWANCE_S;
   }
-  const request = StartIncidentRequest.parse({
+  return StartIncidentRequest.parse({
     scenario: step.scenario,
     target_vm: { name: step.target ?? experiment.targets[0] },
-    options: { ...step.args, baseline_s: INCIDENT_BASELINE_S, observe_s: Math.max(MIN_OBSERVE_S, Math.ceil(observe)), recovery_s: INCIDENT_RECOVERY_S },
+    options: {
+      ...step.args,
+      baseline_s: INCIDENT_BASELINE_S,
+      observe_s: Math.max(MIN_OBSERVE_S, Math.ceil(observe)),
+      recovery_s: INCIDENT_RECOVERY_S,
+      remediation: REMEDIATION_MODE[experiment.remediation],
+    },
   });
-  const { record, done } = await deps.incidents.start(request, { experiment: { id: experimentId, run } });
-  return { id: record.id, scenario: step.scenario, args: step.args as Record<string, unknown>, done };
 }
+
+/** The experiment's remediation as the incident pipeline names it. */
+const REMEDIATION_MODE = { none: 'none', approve: 'approve', policy: 'auto' } as const satisfies Record<Experiment['remediation'], StartIncidentRequest['options']['remediation']>;
 
 /** Resolves true once the incident's fault is in place, false when the incident ended first. */
 function waitForInjection(incidents: IncidentService, id: string, signal: AbortSignal): Promise<boolean> {

@@ -33,7 +33,6 @@ describe('chaos-handler experiment run, refusals', () => {
     ['a field is wrong, it names the file, line and path', experiment('box', 'ftp://x'), /bad\.yaml:6:10: steady_state\[0\]\.url: must be an http/],
     ['the target is not enrolled, it says so', experiment('nowhere', 'http://192.0.2.10/h'), /target "nowhere" is not enrolled/],
     ['the probe points at a host that is not the target, it refuses', experiment('box', 'http://198.51.100.7/h'), /may only go to loopback or an enrolled target's host/],
-    ['remediation asks for approval, it names the missing engine', `${experiment('box', 'http://192.0.2.10/h')}remediation: approve\n`, /remediation: approve needs the closed-loop remediation engine/],
   ])('when %s and exits 2 without running anything', async (_what, text, message) => {
     const bad = await file('bad.yaml', text);
     const error = (await run('node', [CLI, 'experiment', 'run', bad], { cwd: REPO_ROOT, env }).catch((e: unknown) => e)) as { code: number; stderr: string };

@@ -25,12 +25,6 @@ describe('experiment API without a host', () => {
     expect(problem.errors.map((e) => e.field)).toEqual(expect.arrayContaining(['steady_state[0].url', 'runs']));
   });
 
-  it('when the experiment asks for approval-gated remediation, then 400 names the missing capability instead of ignoring it', async () => {
-    const res = await post({ ...experiment, remediation: 'approve' });
-    expect(res.status).toBe(400);
-    expect(((await res.json()) as { detail: string }).detail).toMatch(/remediation: approve needs the closed-loop remediation engine/);
-  });
-
   it('when no target is enrolled, then the experiment is refused before anything runs', async () => {
     const res = await post(experiment);
     expect(res.status).toBe(400);
