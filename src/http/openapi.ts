@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { IncidentRecord, TraceEntry } from '../domain/index.js';
 import { StartIncidentRequest } from '../incidents/schema.js';
+import { ApproveRequest, RejectRequest } from '../remediation/schema.js';
+import { Remediation } from '../domain/index.js';
 import { ExperimentSummary } from '../experiments/result-schema.js';
 import { Experiment } from '../experiments/schema.js';
 import { AlertmanagerWebhook, AlertOutcome } from '../alerts/schema.js';
@@ -132,6 +134,9 @@ export function buildOpenApi(version: string) {
         StartIncidentRequest: schema(StartIncidentRequest, 'input'),
         StartIncidentResponse: schema(StartIncidentResponse),
         IncidentRecord: schema(IncidentRecord),
+        Remediation: schema(Remediation),
+        ApproveRequest: schema(ApproveRequest, 'input'),
+        RejectRequest: schema(RejectRequest, 'input'),
         TraceEntry: schema(TraceEntry),
         Problem: schema(ProblemBody),
         Experiment: schema(Experiment, 'input'),
@@ -148,6 +153,7 @@ export function buildOpenApi(version: string) {
       { name: 'Incidents', description: 'Start incidents and follow them' },
       { name: 'Reports', description: 'The postmortem and every artifact an incident leaves' },
       { name: 'Control', description: 'Stop one incident or halt them all: chaos is reverted now' },
+      { name: 'Remediation', description: 'Closed loop: the proposed fix, approved or rejected by a person, applied, verified, rolled back on failure' },
       { name: 'Experiments', description: 'Chaos experiments: steady state under load, faults through incidents, safeguards, repeated runs and their statistics' },
       { name: 'Alerts and watch', description: 'Investigations nobody started: alerts from Alertmanager or other sources, and targets watched continuously' },
       { name: 'Service', description: 'Health, metrics and this description' },
@@ -190,6 +196,37 @@ export function buildOpenApi(version: string) {
           summary: 'Server-Sent Events: trace entries as they are written, then `end`',
           parameters: [idParam],
           responses: { '200': { description: '`event: trace` per trace entry, then `event: end` with the final status', content: { 'text/event-stream': { schema: { type: 'string' } } } }, '404': problem },
+        },
+      },
+      '/incidents/{id}/remediation': {
+        get: { operationId: 'getRemediation', tags: ['Remediation'], summary: 'The remediation plan: steps with risk, rollback and state, approval, verification; and whether a decision is awaited', parameters: [idParam], responses: { '200': json('{ remediation: Remediation | null, awaiting_decision }'), '404': problem } },
+      },
+      '/incidents/{id}/remediation/approve': {
+        post: {
+          operationId: 'approveRemediation',
+          tags: ['Remediation'],
+          summary: 'Approve the proposed fix: the steps listed, or every step but the high-risk ones (those need their own approval); the approver is recorded',
+          parameters: [idParam],
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: { $ref: '#/components/schemas/ApproveRequest' },
+                examples: { all_but_high_risk: { summary: 'Every step but the high-risk ones', value: { approver: 'alice' } }, listed: { summary: 'Listed steps (high-risk ones included)', value: { approver: 'alice', steps: ['s1'] } } },
+              },
+            },
+          },
+          responses: { '200': json('The approved plan; the incident applies it now'), '400': problem, '404': problem, '409': problem },
+        },
+      },
+      '/incidents/{id}/remediation/reject': {
+        post: {
+          operationId: 'rejectRemediation',
+          tags: ['Remediation'],
+          summary: 'Reject the proposed fix: nothing runs on the host; the chaos is reverted as usual',
+          parameters: [idParam],
+          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/RejectRequest' }, examples: { reject: { summary: 'Reject with a reason', value: { approver: 'alice', reason: 'not during business hours' } } } } } },
+          responses: { '200': json('The rejected plan'), '400': problem, '404': problem, '409': problem },
         },
       },
       '/incidents/{id}/audit': { get: { operationId: 'getAudit', tags: ['Reports'], summary: 'The audit log of the incident: approvals, steps with output tails, verifications, who did each', parameters: [idParam], responses: { '200': json('Audit entries, oldest first'), '404': problem } } },

@@ -1,3 +1,4 @@
+import { ApproveRequest, RejectRequest } from '../../../src/remediation/schema.js';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buildOpenApi } from '../../../src/http/openapi.js';
@@ -40,7 +41,17 @@ describe('Postman collection (examples/postman)', () => {
         if (!saved.body) continue;
         // The generic alert webhook takes any JSON: its mapping, not a schema, decides.
         if (item.name === 'POST /alerts/generic') continue;
-        const body = item.name.startsWith('POST /experiments') ? Experiment : item.name === 'POST /alerts' ? AlertmanagerWebhook : item.name.startsWith('POST /targets/') ? WatchOptions : StartIncidentRequest;
+        const body = item.name.startsWith('POST /experiments')
+          ? Experiment
+          : item.name === 'POST /alerts'
+            ? AlertmanagerWebhook
+            : item.name.startsWith('POST /targets/')
+              ? WatchOptions
+              : item.name.endsWith('/remediation/approve')
+                ? ApproveRequest
+                : item.name.endsWith('/remediation/reject')
+                  ? RejectRequest
+                  : StartIncidentRequest;
         const parsed = body.safeParse(JSON.parse(saved.body.raw));
         expect([item.name, parsed.success]).toEqual([item.name, true]);
       }
@@ -67,7 +78,8 @@ describe('Postman collection replayed against a running coordinator', () => {
     const results: [string, number][] = [];
     // Experiments need an enrolled live host and break it: they are replayed in tests/integration/experiments.
     // Watches need an enrolled live host (tests/integration/watch); the generic alert webhook a mapping (tests/integration/alerts).
-    const replayed = requests(collection).filter((i) => !i.name.includes(' /experiments') && !i.name.includes(' /targets/') && i.name !== 'POST /alerts/generic');
+    // Remediation decisions need a live closed-loop incident awaiting one (tests/integration/remediation).
+    const replayed = requests(collection).filter((i) => !i.name.includes(' /experiments') && !i.name.includes(' /targets/') && i.name !== 'POST /alerts/generic' && !i.name.includes('/remediation/'));
     for (const item of replayed) {
       const { request } = item;
       const headers: Record<string, string> = Object.fromEntries(request.header.map((h) => [h.key, substitute(h.value)]));
