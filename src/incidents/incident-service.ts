@@ -73,7 +73,7 @@ export type IncidentView =
  * A slot under the concurrency cap, from admission until the incident ends, and the names of the
  * host it holds (none for offline replays: they touch no host, so any number may share one).
  */
-type Admission = { keys: Set<string>; confirmed: boolean };
+type Admission = { keys: Set<string>; confirmed: boolean; group: string | null };
 
 /**
  * The use cases behind the API and the CLI: start, stop, halt, read. It owns the running
@@ -94,7 +94,7 @@ export class IncidentService {
   /** Validated request in, incident id out; the pipeline runs in the background. */
   async start(request: StartIncidentRequest, origin: IncidentOrigin = {}): Promise<{ record: IncidentRecord; done: Promise<IncidentRecord> }> {
     // Admission is decided before the first await: a burst of requests cannot all pass the caps.
-    const admission = this.admit(request);
+    const admission = this.admit(request, origin);
     const starting = this.open(request, admission, origin);
     // A drain waits for starts under way: each ends refused or running, and running ones are stopped.
     this.starting.add(starting);
@@ -131,14 +131,17 @@ export class IncidentService {
    * Reserves a slot, and the target as the request names it, or refuses. Synchronous on purpose:
    * between the check and the reservation no other request can run.
    */
-  private admit(request: StartIncidentRequest): Admission {
+  private admit(request: StartIncidentRequest, origin: IncidentOrigin): Admission {
     if (!this.accepting) throw new ConflictError('The coordinator is shutting down and accepts no new incidents');
     if (this.admissions.size >= this.deps.maxConcurrent) {
       throw new ConflictError(`Too many incidents running (${this.admissions.size} of ${this.deps.maxConcurrent}); stop one or wait`);
     }
     const key = requestTargetKey(request);
-    if (key !== null && [...this.admissions].some((a) => a.keys.has(key))) throw busyTarget(key);
-    const admission: Admission = { keys: new Set(key === null ? [] : [key]), confirmed: false };
+    // The faults of one experiment run may share a host (a compound fault); anything else may not.
+    const group = origin.experiment ? `${origin.experiment.id}#${origin.experiment.run}` : null;
+    const rival = (a: Admission) => group === null || a.group !== group;
+    if (key !== null && [...this.admissions].some((a) => rival(a) && a.keys.has(key))) throw busyTarget(key);
+    const admission: Admission = { keys: new Set(key === null ? [] : [key]), confirmed: false, group };
     this.admissions.add(admission);
     return admission;
   }
@@ -151,7 +154,7 @@ export class IncidentService {
   private confirm(admission: Admission, target: IncidentTarget): void {
     if (!this.accepting) throw new ConflictError('The coordinator is shutting down and accepts no new incidents');
     const keys = resolvedTargetKeys(target);
-    const taken = keys.find((key) => [...this.admissions].some((a) => a !== admission && a.confirmed && a.keys.has(key)));
+    const taken = keys.find((key) => [...this.admissions].some((a) => a !== admission && a.confirmed && (admission.group === null || a.group !== admission.group) && a.keys.has(key)));
     if (taken !== undefined) throw busyTarget(target.kind === 'ssh' ? `${target.host}:${target.port}` : taken);
     for (const key of keys) admission.keys.add(key);
     admission.confirmed = true;

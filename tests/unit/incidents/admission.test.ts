@@ -104,6 +104,17 @@ describe('admission of new incidents', () => {
     });
   });
 
+  it('when the faults of one experiment run share a target, then both are admitted (a compound fault), and another run is still refused', async () => {
+    await withService(10, async (service) => {
+      const run = { experiment: { id: 'exp-20261201-000000-aaaaaaaaaa', run: 1 } };
+      const other = { experiment: { id: 'exp-20261201-000000-bbbbbbbbbb', run: 1 } };
+      const results = await Promise.allSettled([service.start(byName, run), service.start(byHost, run)]);
+      expect(outcomes(results)).toEqual({ admitted: 2, refused: [] });
+      await expect(service.start(byName, other)).rejects.toMatchObject({ name: 'ConflictError' });
+      await expect(service.start(byName)).rejects.toMatchObject({ name: 'ConflictError' });
+    });
+  });
+
   it('when one target is asked for by name and by address at once, then only one incident runs on it', async () => {
     await withService(10, async (service) => {
       const results = await Promise.allSettled([service.start(byName), service.start(byHost), service.start(byName), service.start(byHost)]);
