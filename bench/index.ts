@@ -6,6 +6,8 @@
  *   timings            MTTD and MTTR of each sandbox scenario (needs the sandbox); --approve pre-approves
  *                      each run's remediation so that MTTR is measured
  *   watch              watch mode's MTTD for each of the six sandbox faults (needs the sandbox; run it under the live lock)
+ *   load-rate          open-model load at 200 requests/s on the sandbox victim, healthy then under cpu_spike:
+ *                      the rate kept (goal: within 5 %) and latency from the scheduled time (live lock)
  *   --selftest-incidents <n>  offline incidents per fault kind in the self-test benchmark (default 50)
  */
 import { parseArgs } from 'node:util';
@@ -15,6 +17,7 @@ import { runOfflinePipelineBench } from './offline-pipeline.js';
 import { runSelfTestBench } from './selftest.js';
 import { runSshPipelineBench } from './ssh-pipeline.js';
 import { runExperimentsBench } from './experiments.js';
+import { runLoadRateBench } from './load-rate.js';
 import { runStatusLatencyBench } from './status-latency.js';
 import { runTimingsBench } from './timings.js';
 import { runWatchMttdBench } from './watch-mttd.js';
@@ -38,6 +41,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   timings: () => runTimingsBench(console.log, { approve: values.approve }),
   watch: () => runWatchMttdBench(console.log),
   experiments: () => runExperimentsBench(console.log),
+  'load-rate': () => runLoadRateBench(console.log),
   selftest: () => runSelfTestBench(console.log, { incidentsPerKind: Number(values['selftest-incidents']) }),
 };
 

@@ -1,0 +1,90 @@
+/**
+ * Open-model load against the sandbox victim (npm run sandbox:up first, as root; run it under the
+ * live lock): 200 requests/s on GET /items, first with the host healthy, then while cpu_spike pins
+ * its CPUs. Prints, for each, the rate the generator kept (requests dispatched per second between
+ * the first and the last, and its deviation from the target; goal: within 5 %), the lag between a
+ * request's scheduled time and its dispatch, what users got (successful responses per second,
+ * error rate) and the latency percentiles measured from the scheduled send time.
+ *
+ * Run: `flock -w 1500 /tmp/chaos-live.lock npm run bench -- --only load-rate`.
+ */
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ALLOWED_HOST_SCRIPTS, HOST_SCRIPTS } from '../src/chaos/host-scripts.js';
+import { createLogger } from '../src/logger.js';
+import { startLoad, summarize, type LoadResult } from '../src/load/index.js';
+import { buildCommand, connectTarget, loadTargets, type SshConnection } from '../src/ssh/index.js';
+import { repoRoot } from './loghub.js';
+
+export type LoadRateFigures = { phase: string; target_rps: number; achieved_rps: number; deviation: number; ok_rps: number; error_rate: number; p50: number | null; p95: number | null; p99: number | null; lag_p99_ms: number };
+
+const RPS = 200;
+const SECONDS = 20;
+
+export async function runLoadRateBench(log: (line: string) => void, options: { rps?: number; seconds?: number } = {}): Promise<LoadRateFigures[]> {
+  const rps = options.rps ?? RPS;
+  const seconds = options.seconds ?? SECONDS;
+  const root = repoRoot();
+  const targetsFile = path.join(root, 'config', 'targets.json');
+  const { targets } = await loadTargets(targetsFile).catch((error: unknown) => {
+    throw new Error(`${targetsFile} is not readable: bring the sandbox up first (npm run sandbox:up, as root)`, { cause: error });
+  });
+  const sandbox = targets.find((t) => t.name === 'sandbox');
+  if (!sandbox) throw new Error(`no target named sandbox in ${targetsFile}: run npm run sandbox:up`);
+  const url = `http://${sandbox.host}:8080/items`;
+  const logger = createLogger('silent');
+  const { connection } = await connectTarget({ name: 'sandbox' }, { targets, keysDir: path.join(root, 'config', 'keys'), logger });
+
+  const figures: LoadRateFigures[] = [];
+  const measure = async (phase: string) => {
+    const result = await startLoad({ url, rps, durationS: seconds, timeoutMs: 2000 }, { allowedHosts: [sandbox.host] }).done;
+    const f = figuresOf(phase, result);
+    figures.push(f);
+    log(
+      `${phase.padEnd(24)} target ${rps}/s  achieved ${f.achieved_rps.toFixed(1)}/s (deviation ${(f.deviation * 100).toFixed(2)} %, goal ≤ 5 %)  ` +
+        `dispatch lag p99 ${f.lag_p99_ms.toFixed(1)} ms  ok ${f.ok_rps.toFixed(1)}/s  errors ${(f.error_rate * 100).toFixed(1)} %  ` +
+        `latency from schedule p50 ${ms(f.p50)} p95 ${ms(f.p95)} p99 ${ms(f.p99)}`,
+    );
+  };
+
+  try {
+    log(`${rps} requests/s for ${seconds} s on GET ${url}, open model (latency from the scheduled send time)`);
+    await measure('healthy');
+    // Four busy workers on the sandbox's two CPUs for the whole measurement (the host's own
+    // watchdog reverts them after 120 s should this process die).
+    const start = buildCommand(HOST_SCRIPTS.cpu_spike, ['start', '--max-runtime', '120', String(seconds + 30), '4'], { allowedScripts: ALLOWED_HOST_SCRIPTS, sudo: true });
+    const started = await connection.exec(start, { timeoutMs: 30_000 });
+    if (started.exitCode !== 0) throw new Error(`cpu_spike did not start: ${started.stderr.trim().slice(-300)}`);
+    await sleep(2000);
+    await measure('degraded (cpu_spike x4)');
+  } finally {
+    await stopCpuSpike(connection);
+    await connection.close();
+  }
+  return figures;
+}
+
+async function stopCpuSpike(connection: SshConnection): Promise<void> {
+  const stop = buildCommand(HOST_SCRIPTS.cpu_spike, ['stop'], { allowedScripts: ALLOWED_HOST_SCRIPTS, sudo: true });
+  await connection.exec(stop, { timeoutMs: 30_000 }).catch(() => undefined);
+}
+
+function figuresOf(phase: string, result: LoadResult): LoadRateFigures {
+  const s = summarize(result.records);
+  return {
+    phase,
+    target_rps: result.target_rps,
+    achieved_rps: result.dispatch.achieved_rps,
+    deviation: result.dispatch.deviation,
+    ok_rps: s.throughput_rps,
+    error_rate: s.error_rate,
+    p50: s.latency_ms.p50,
+    p95: s.latency_ms.p95,
+    p99: s.latency_ms.p99,
+    lag_p99_ms: result.dispatch.lag_ms.p99,
+  };
+}
+
+function ms(v: number | null): string {
+  return v === null ? '-' : `${v.toFixed(1)} ms`;
+}
