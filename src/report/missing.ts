@@ -13,10 +13,14 @@ export type MissingPart = { agent: AgentName; state: AgentState['state']; error:
 
 /**
  * The agents whose work is missing from the report: every one that ended other than succeeded
- * (failed, timed out, skipped, aborted). A pending or running agent is not judged yet.
+ * (failed, timed out, skipped, aborted), and those still pending when the report is written
+ * (the pipeline stopped before them): shown as skipped. The running one is the reporter itself.
  */
 export function missingParts(agents: readonly AgentState[]): MissingPart[] {
   return agents
-    .filter((a) => a.state !== 'succeeded' && a.state !== 'pending' && a.state !== 'running')
-    .map((a) => ({ agent: a.name, state: a.state, error: a.error ?? null, attempts: a.attempts ?? (a.state === 'skipped' ? 0 : 1), missing: MISSING_WHEN_FAILED[a.name] }));
+    .filter((a) => a.state !== 'succeeded' && a.state !== 'running')
+    .map((a) => {
+      const state = a.state === 'pending' ? 'skipped' : a.state;
+      return { agent: a.name, state, error: a.error ?? null, attempts: a.attempts ?? (state === 'skipped' ? 0 : 1), missing: MISSING_WHEN_FAILED[a.name] };
+    });
 }
