@@ -212,6 +212,8 @@ function summary(r: IncidentRecord) {
     finished_at: r.finished_at,
     outcome: r.outcome,
     error: r.error,
+    // The experiment run that opened it (links: /experiments/:id), or null.
+    experiment: r.experiment ?? null,
   };
 }
 

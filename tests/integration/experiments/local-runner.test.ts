@@ -16,6 +16,7 @@ import { OfflineEvidenceSource } from '../../../src/evidence/offline/offline-sou
 import type { ChaosController } from '../../../src/incidents/chaos.js';
 import type { OpenedTarget, TargetConnector } from '../../../src/incidents/incident-service.js';
 import { Experiment } from '../../../src/experiments/schema.js';
+import { createApp, startWebServer, type WebServer } from '../../../src/http/create-app.js';
 import { createLogger } from '../../../src/logger.js';
 import { EXAMPLES_DIR, tempDir } from '../../fixtures/paths.js';
 
@@ -80,6 +81,7 @@ class LocalConnector implements TargetConnector {
 describe('experiment runner on an in-process victim', () => {
   const victim = new Victim();
   let coordinator: Coordinator;
+  let web: WebServer;
   let cleanup: () => Promise<void>;
 
   beforeAll(async () => {
@@ -96,8 +98,11 @@ describe('experiment runner on an in-process victim', () => {
       CHAOS_LOG_LEVEL: 'silent',
     });
     coordinator = await createCoordinator(config, createLogger('silent'), { connector: new LocalConnector(victim) });
+    const app = createApp({ incidents: coordinator.incidents, store: coordinator.store, log: createLogger('silent'), maxBodyBytes: 65_536, version: 'test', experiments: coordinator.experiments });
+    web = await startWebServer(app, 0, '127.0.0.1');
   }, 30_000);
   afterAll(async () => {
+    await web?.stop();
     await coordinator?.close();
     await victim.stop();
     await cleanup?.();
@@ -128,6 +133,9 @@ describe('experiment runner on an in-process victim', () => {
       expect(run.mttr_s).toBeGreaterThan(0);
       const record = await coordinator.store.loadRecord(run.incident_id!);
       expect(record.experiment).toEqual({ id: summary.experiment_id, run: run.run });
+      // And over HTTP, where the dashboard and scripts read it.
+      const status = (await (await fetch(`${web.url}/status/${run.incident_id}`)).json()) as { experiment: unknown };
+      expect(status.experiment).toEqual({ id: summary.experiment_id, run: run.run });
     }
     expect(summary.aggregate!.mttr_s.p50).not.toBeNull();
     expect(summary.incidents).toHaveLength(3);
