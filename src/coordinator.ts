@@ -16,7 +16,7 @@ import { ExperimentStore } from './store/experiment-store.js';
 import { IncidentStore } from './store/incident-store.js';
 import { ApprovalDesk } from './remediation/approval-desk.js';
 import { AuditStore } from './store/audit-store.js';
-import { RateLimiter, decide, loadPolicy } from './remediation/policy.js';
+import { RateLimiter, decide, loadPolicy, remediationHistory } from './remediation/policy.js';
 import { ReferenceStore } from './store/reference-store.js';
 import { AlertService } from './alerts/alert-service.js';
 import { AlertMemoryStore } from './store/alert-memory-store.js';
@@ -78,7 +78,9 @@ export async function createCoordinator(
   if (faults.length) log.warn({ faults, seed: config.CHAOS_SELFTEST_SEED }, 'Self-test: faults are injected into the agents');
   // A policy file that does not parse stops the coordinator here, naming the problem.
   const policy = await loadPolicy(config.CHAOS_POLICY_FILE);
-  const limiter = new RateLimiter(policy);
+  // A restart must not reset the hourly limit (no restart loops): remediations applied in the last hour count.
+  const readings = await Promise.all((await store.listIds()).map((id) => store.readRecord(id).catch(() => null)));
+  const limiter = new RateLimiter(policy, remediationHistory(readings.flatMap((r) => (r?.ok ? [r.record] : []))));
   const auditLog = new AuditStore(store);
   const incidents = new IncidentService({
     store,

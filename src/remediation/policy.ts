@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { formatIssue, validateYaml } from '../config/yaml-file.js';
+import type { IncidentRecord } from '../domain/index.js';
 import { InputError } from '../errors.js';
 import { PolicyFile, type Decision, type Policy, type StepRequest, type TargetPolicy } from './policy-schema.js';
 
@@ -134,4 +135,17 @@ export class RateLimiter {
     }
     return list;
   }
+}
+
+/**
+ * What the rate limiter must remember across a restart: each remediation applied on a live
+ * target within the hour before `now`, read from the incident records (their `remediation`).
+ */
+export function remediationHistory(records: Pick<IncidentRecord, 'target' | 'remediation'>[], now: Date = new Date()): { target: string; at: Date }[] {
+  const since = now.getTime() - HOUR_MS;
+  return records.flatMap((r) => {
+    const applied = r.remediation?.applied_at ? new Date(r.remediation.applied_at) : null;
+    if (r.target.kind !== 'ssh' || !applied || Number.isNaN(applied.getTime()) || applied.getTime() <= since) return [];
+    return [{ target: r.target.name, at: applied }];
+  });
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError } from '../../../src/errors.js';
-import { DEFAULT_POLICY, RateLimiter, decide, hourlyLimit, loadPolicy, parsePolicy } from '../../../src/remediation/policy.js';
+import { DEFAULT_POLICY, RateLimiter, decide, hourlyLimit, loadPolicy, parsePolicy, remediationHistory } from '../../../src/remediation/policy.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../../examples/policy.yaml', import.meta.url));
 
@@ -171,5 +171,24 @@ describe('rate limit', () => {
   it('when the limit is zero, then nothing may run', () => {
     const limiter = new RateLimiter(parsePolicy('version: 1\ntargets:\n  frozen:\n    max_per_hour: 0\n', 'p.yaml'));
     expect(limiter.take('frozen', at(0))).toBe(false);
+  });
+
+  it('when the coordinator restarts, then remediations applied in the last hour are read back from the records and count', () => {
+    const ssh = (name: string) => ({ kind: 'ssh' as const, name, host: '10.0.0.1', port: 22, user: 'ops' });
+    const applied = (minutes: number | null) => ({ applied_at: minutes === null ? null : at(minutes).toISOString() }) as never;
+    const history = remediationHistory(
+      [
+        { target: ssh('sandbox'), remediation: applied(-10) },
+        { target: ssh('sandbox'), remediation: applied(-70) },
+        { target: ssh('sandbox'), remediation: applied(null) },
+        { target: ssh('db-1'), remediation: null },
+        { target: { kind: 'offline' as const, bundle: 'cpu_spike' }, remediation: applied(-5) },
+      ],
+      at(0),
+    );
+    expect(history).toEqual([{ target: 'sandbox', at: at(-10) }]);
+    const limiter = new RateLimiter(policy, history);
+    expect(limiter.take('sandbox', at(0))).toBe(true);
+    expect(limiter.take('sandbox', at(1))).toBe(false);
   });
 });
