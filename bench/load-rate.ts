@@ -1,13 +1,16 @@
 /**
- * Open-model load against the sandbox victim (npm run sandbox:up first, as root; run it under the
- * live lock): 200 requests/s on GET /items, first with the host healthy, then while cpu_spike pins
- * its CPUs. Prints, for each, the rate the generator kept (requests dispatched per second between
+ * Open-model load at 200 requests/s: first against a loopback server whose handler turns slow
+ * (50 ms, then 400 ms, then 1.5 s per answer: no live host needed), then against the sandbox
+ * victim (npm run sandbox:up first, as root; run it under the live lock) on GET /items, healthy
+ * and while cpu_spike pins its CPUs. Prints, for each, the rate the generator kept (requests dispatched per second between
  * the first and the last, and its deviation from the target; goal: within 5 %), the lag between a
  * request's scheduled time and its dispatch, what users got (successful responses per second,
  * error rate) and the latency percentiles measured from the scheduled send time.
  *
  * Run: `flock -w 1500 /tmp/chaos-live.lock npm run bench -- --only load-rate`.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ALLOWED_HOST_SCRIPTS, HOST_SCRIPTS } from '../src/chaos/host-scripts.js';
@@ -21,9 +24,38 @@ export type LoadRateFigures = { phase: string; target_rps: number; achieved_rps:
 const RPS = 200;
 const SECONDS = 20;
 
-export async function runLoadRateBench(log: (line: string) => void, options: { rps?: number; seconds?: number } = {}): Promise<LoadRateFigures[]> {
+export async function runLoadRateBench(log: (line: string) => void, options: { rps?: number; seconds?: number; sandbox?: boolean } = {}): Promise<LoadRateFigures[]> {
   const rps = options.rps ?? RPS;
   const seconds = options.seconds ?? SECONDS;
+  const figures = await loopbackBench(log, rps, seconds);
+  if (options.sandbox === false) return figures;
+  return [...figures, ...(await sandboxBench(log, rps, seconds))];
+}
+
+/** A handler that answers after `delayMs`: the victim slowing down, without a live host. */
+async function loopbackBench(log: (line: string) => void, rps: number, seconds: number): Promise<LoadRateFigures[]> {
+  let delayMs = 0;
+  const server = createServer((_req, res) => {
+    setTimeout(() => res.end('{"items":[]}'), delayMs);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/items`;
+  const figures: LoadRateFigures[] = [];
+  try {
+    log(`loopback: ${rps} requests/s for ${seconds} s on GET ${url}, the handler answering after a fixed delay`);
+    for (const delay of [50, 400, 1500]) {
+      delayMs = delay;
+      const result = await startLoad({ url, rps, durationS: seconds, timeoutMs: 2000 }, { allowedHosts: [] }).done;
+      figures.push(report(log, figuresOf(`loopback, ${delay} ms handler`, result)));
+    }
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+  return figures;
+}
+
+async function sandboxBench(log: (line: string) => void, rps: number, seconds: number): Promise<LoadRateFigures[]> {
   const root = repoRoot();
   const targetsFile = path.join(root, 'config', 'targets.json');
   const { targets } = await loadTargets(targetsFile).catch((error: unknown) => {
@@ -38,17 +70,11 @@ export async function runLoadRateBench(log: (line: string) => void, options: { r
   const figures: LoadRateFigures[] = [];
   const measure = async (phase: string) => {
     const result = await startLoad({ url, rps, durationS: seconds, timeoutMs: 2000 }, { allowedHosts: [sandbox.host] }).done;
-    const f = figuresOf(phase, result);
-    figures.push(f);
-    log(
-      `${phase.padEnd(24)} target ${rps}/s  achieved ${f.achieved_rps.toFixed(1)}/s (deviation ${(f.deviation * 100).toFixed(2)} %, goal ≤ 5 %)  ` +
-        `dispatch lag p99 ${f.lag_p99_ms.toFixed(1)} ms  ok ${f.ok_rps.toFixed(1)}/s  errors ${(f.error_rate * 100).toFixed(1)} %  ` +
-        `latency from schedule p50 ${ms(f.p50)} p95 ${ms(f.p95)} p99 ${ms(f.p99)}`,
-    );
+    figures.push(report(log, figuresOf(phase, result)));
   };
 
   try {
-    log(`${rps} requests/s for ${seconds} s on GET ${url}, open model (latency from the scheduled send time)`);
+    log(`sandbox: ${rps} requests/s for ${seconds} s on GET ${url}, open model (latency from the scheduled send time)`);
     await measure('healthy');
     // Four busy workers on the sandbox's two CPUs for the whole measurement (the host's own
     // watchdog reverts them after 120 s should this process die).
@@ -83,6 +109,15 @@ function figuresOf(phase: string, result: LoadResult): LoadRateFigures {
     p99: s.latency_ms.p99,
     lag_p99_ms: result.dispatch.lag_ms.p99,
   };
+}
+
+function report(log: (line: string) => void, f: LoadRateFigures): LoadRateFigures {
+  log(
+    `${f.phase.padEnd(28)} target ${f.target_rps}/s  achieved ${f.achieved_rps.toFixed(1)}/s (deviation ${(f.deviation * 100).toFixed(2)} %, goal ≤ 5 %)  ` +
+      `dispatch lag p99 ${f.lag_p99_ms.toFixed(1)} ms  ok ${f.ok_rps.toFixed(1)}/s  errors ${(f.error_rate * 100).toFixed(1)} %  ` +
+      `latency from schedule p50 ${ms(f.p50)} p95 ${ms(f.p95)} p99 ${ms(f.p99)}`,
+  );
+  return f;
 }
 
 function ms(v: number | null): string {
