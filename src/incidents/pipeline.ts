@@ -273,7 +273,7 @@ class IncidentRun {
 
   /** Once the agents have concluded: when the fault began, when it was first seen, when it was diagnosed. */
   async detected(evidence: Evidence, findings: Partial<Findings>): Promise<void> {
-    const found = detectionTimings(evidence, findings);
+    const found = detectionTimings(evidence, findings, { detectedAt: this.record.detected_at, alertFiredAt: this.record.alert?.fired_at });
     let record = markTiming(this.record, 'fault_started_at', found.fault_started_at, found.fault_start_source ?? 'estimated');
     record = markTiming(record, 'detected_at', found.detected_at);
     const fixer = this.record.agents.find((a) => a.name === 'FixerAgent');

@@ -104,9 +104,15 @@ const OBSERVATION_START_SLACK_MS = 1_500;
  * - Otherwise the fault's start is estimated as its earliest sign, and it is detected at its
  *   earliest sign other than the culprit merely running. A fault whose first sign is already in
  *   the first sample predates the run: its start is unknown (null), and it was detected when the
- *   coordinator first looked.
+ *   coordinator first looked. An incident opened by watch mode was detected when the watch saw
+ *   it; one opened by an alert started no later than the alert fired. A start is never later
+ *   than the detection.
  */
-export function detectionTimings(evidence: Evidence, findings: Partial<Findings>): Pick<IncidentTimings, 'fault_started_at' | 'fault_start_source' | 'detected_at'> {
+export function detectionTimings(
+  evidence: Evidence,
+  findings: Partial<Findings>,
+  known: { detectedAt?: string | null | undefined; alertFiredAt?: string | null | undefined } = {},
+): Pick<IncidentTimings, 'fault_started_at' | 'fault_start_source' | 'detected_at'> {
   const injected = evidence.fault_started_at;
   const category = findings.FixerAgent?.root_cause.category;
   const faulty = category !== undefined && category !== 'healthy';
@@ -121,12 +127,22 @@ export function detectionTimings(evidence: Evidence, findings: Partial<Findings>
   }
   if (!faulty) return { fault_started_at: null, fault_start_source: null, detected_at: null };
   const firstSample = evidence.samples.find((s) => s.phase !== 'recovery')?.t ?? evidence.windows.baseline.start;
+  // Watch mode saw the fault before this run began: that is its detection.
+  const detected = validIso(known.detectedAt) ?? (seen[0] ? iso(seen[0].at) : iso(firstSample));
+  const candidates: string[] = [];
   const earliest = signs[0];
-  const detected = seen[0] ? iso(seen[0].at) : iso(firstSample);
-  if (!earliest || Date.parse(earliest.at) - Date.parse(firstSample) <= OBSERVATION_START_SLACK_MS) {
-    return { fault_started_at: null, fault_start_source: null, detected_at: detected };
-  }
-  return { fault_started_at: iso(earliest.at), fault_start_source: 'estimated', detected_at: detected };
+  if (earliest && Date.parse(earliest.at) - Date.parse(firstSample) > OBSERVATION_START_SLACK_MS) candidates.push(iso(earliest.at));
+  // An alert fires once its condition has held a while: the fault began by then at the latest.
+  const fired = validIso(known.alertFiredAt);
+  if (fired) candidates.push(fired);
+  const start = candidates.filter((c) => Date.parse(c) <= Date.parse(detected)).sort()[0];
+  if (!start) return { fault_started_at: null, fault_start_source: null, detected_at: detected };
+  return { fault_started_at: start, fault_start_source: 'estimated', detected_at: detected };
+}
+
+function validIso(text: string | null | undefined): string | null {
+  if (!text || Number.isNaN(Date.parse(text))) return null;
+  return iso(text);
 }
 
 function iso(text: string): string {

@@ -93,6 +93,13 @@ describe('detectionTimings', () => {
     expect(detectionTimings(evidence(), findings({}))).toEqual({ fault_started_at: null, fault_start_source: null, detected_at: at(0) });
   });
 
+  it('when watch mode detected the fault before the run, then that is its detection, and an alert dates its start', () => {
+    expect(detectionTimings(evidence({ failedProbeAt: 0 }), findings({ windows: [12] }), { detectedAt: at(-20) })).toEqual({ fault_started_at: null, fault_start_source: null, detected_at: at(-20) });
+    expect(detectionTimings(evidence(), findings({}), { detectedAt: at(-20), alertFiredAt: at(-50) })).toEqual({ fault_started_at: at(-50), fault_start_source: 'estimated', detected_at: at(-20) });
+    // An alert that fired after the detection says nothing of the start.
+    expect(detectionTimings(evidence(), findings({}), { detectedAt: at(-20), alertFiredAt: at(-5) }).fault_started_at).toBeNull();
+  });
+
   it('when the host is healthy and nothing was injected, then there is no fault to time', () => {
     expect(detectionTimings(evidence(), findings({ category: 'healthy', windows: [12] }))).toEqual({ fault_started_at: null, fault_start_source: null, detected_at: null });
   });
