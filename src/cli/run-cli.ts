@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { stdin } from 'node:process';
+import { createInterface } from 'node:readline/promises';
 import { loadConfig } from '../config/index.js';
 import { createCoordinator } from '../coordinator.js';
 import { errorMessage, InputError } from '../errors.js';
@@ -10,6 +12,7 @@ import { pino } from 'pino';
 import { createLogger } from '../logger.js';
 import { categoryTitle, traceSummary } from '../report/markdown.js';
 import { serve } from '../main.js';
+import { decideCommand, describePlan } from './remediation.js';
 
 const USAGE = `Usage: chaos-handler <command> [options]
 
@@ -34,6 +37,10 @@ Commands:
   experiment validate <file> [--json]
                              Check an experiment file without running it: exit 0 when valid, 2 with
                              each problem as file:line:column: path: message.
+  approve <id> --approver NAME [--steps s1,s2] [--url URL]
+                             Approve a running incident's proposed fix (high-risk steps must be listed).
+  reject <id> --approver NAME [--reason TEXT] [--url URL]
+                             Reject it: nothing runs on the host.
   help                       This text.
 
 Scenarios: ${SCENARIOS.join(', ')}
@@ -44,6 +51,10 @@ Options for run:
   --record                   Live: also save the evidence as an offline bundle (bundle/ in the incident).
   --option key=value         A scenario option (numbers and true/false are converted).
   --json                     Print the final incident record as JSON instead of a summary.
+  --remediate                Live: close the loop. The chaos is not reverted first; the proposed fix
+                             is shown and applied once you approve it here (needs a terminal).
+  --approve                  Live: close the loop, the fix pre-approved (scripts); --approver NAME
+                             (default $USER) is recorded; --approve-high-risk includes high-risk steps.
 `;
 
 type Out = { write(text: string): unknown; isTTY?: boolean };
@@ -91,6 +102,9 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
       return 2;
     }
     case undefined:
+    case 'approve':
+    case 'reject':
+      return decideCommand(command, rest, env, stdout, stderr);
     case 'help':
     case '--help':
     case '-h':
@@ -115,6 +129,10 @@ async function run(args: string[], env: Record<string, string | undefined>, stdo
         record: { type: 'boolean', default: false },
         option: { type: 'string', multiple: true, default: [] },
         json: { type: 'boolean', default: false },
+        remediate: { type: 'boolean', default: false },
+        approve: { type: 'boolean', default: false },
+        approver: { type: 'string' },
+        'approve-high-risk': { type: 'boolean', default: false },
       },
       strict: true,
     }));
@@ -127,6 +145,23 @@ async function run(args: string[], env: Record<string, string | undefined>, stdo
     return 2;
   }
   const options: Record<string, unknown> = values.offline ? { offline: true } : { record: values.record };
+  if (values.remediate && values.approve) {
+    stderr.write('chaos-handler run: give --remediate (approve here) or --approve (pre-approved), not both\n');
+    return 2;
+  }
+  if (values.remediate && !(stdin.isTTY ?? false)) {
+    stderr.write('chaos-handler run: --remediate asks for approval on a terminal; in scripts use --approve --approver NAME\n');
+    return 2;
+  }
+  if (values.remediate) options.remediation = 'approve';
+  if (values.approve) {
+    const approver = values.approver ?? env.USER ?? env.LOGNAME;
+    if (!approver) {
+      stderr.write('chaos-handler run: --approve needs --approver NAME (no $USER to default to)\n');
+      return 2;
+    }
+    Object.assign(options, { remediation: 'auto', approver, approve_high_risk: values['approve-high-risk'] });
+  }
   for (const pair of values.option ?? []) {
     const eq = pair.indexOf('=');
     if (eq < 1) {
@@ -163,6 +198,8 @@ async function run(args: string[], env: Record<string, string | undefined>, stdo
       record.id,
       (entry) => {
         if (!values.json) stdout.write(progressLine(entry, t0, colour));
+        // --remediate: the proposal is shown and the decision asked for here.
+        if (values.remediate && /^remediation proposed/.test(traceSummary(entry))) void askApproval(coordinator, record.id, stdout, stderr, env);
       },
       () => undefined,
     );
@@ -213,6 +250,27 @@ function progressLine(entry: TraceEntry, t0: number, colour: boolean): string {
   const what = traceSummary(entry).slice(0, 160);
   const line = `[+${seconds}s] ${who} ${entry.type.padEnd(8)} ${what}`;
   return colour ? `${AGENT_COLOUR[entry.agent] ?? ''}${line}\x1b[0m\n` : `${line}\n`;
+}
+
+/** Shows the proposed plan and asks: y approves (high-risk steps too: they were shown), n rejects. */
+async function askApproval(coordinator: Awaited<ReturnType<typeof createCoordinator>>, id: string, stdout: Out, stderr: Out, env: Record<string, string | undefined>): Promise<void> {
+  const { remediation } = await coordinator.incidents.remediation(id);
+  if (!remediation) return;
+  stdout.write(`\n${describePlan(remediation)}\n`);
+  const rl = createInterface({ input: stdin, output: process.stdout });
+  try {
+    const answer = (await rl.question(`Apply these steps (${remediation.steps.filter((s) => s.state === 'pending').map((s) => s.id).join(', ')})? [y/N] `)).trim().toLowerCase();
+    const by = env.USER ?? env.LOGNAME ?? 'terminal';
+    const pending = remediation.steps.filter((s) => s.state === 'pending').map((s) => s.id);
+    const decided = answer === 'y' || answer === 'yes'
+      ? await coordinator.incidents.decideRemediation(id, { kind: 'approve', approver: by, steps: pending })
+      : await coordinator.incidents.decideRemediation(id, { kind: 'reject', by, reason: 'declined at the terminal' });
+    stdout.write(`${describePlan(decided)}\n`);
+  } catch (error) {
+    stderr.write(`chaos-handler run: the decision was not taken: ${errorMessage(error)}\n`);
+  } finally {
+    rl.close();
+  }
 }
 
 function coerce(value: string): unknown {

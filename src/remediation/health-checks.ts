@@ -1,6 +1,7 @@
 import type { MetricFindings } from '../agents/findings.js';
 import type { VerificationCheck } from '../domain/index.js';
 import type { RecoveryWindow } from '../evidence/source.js';
+import { SETTLED_SAMPLES } from '../agents/metrics/recovery.js';
 
 /** Every probe target's latest answer in the window, or null when the window has none. */
 function latestProbes(window: RecoveryWindow): Map<string, RecoveryWindow['probes'][number]> | null {
@@ -40,7 +41,10 @@ export function healthChecks(window: RecoveryWindow, metrics: MetricFindings | u
   if (!metrics) checks.push({ name: 'metrics', ok: false, detail: 'no metric analysis to compare against' });
   else if (!metrics.anomalous.length) checks.push({ name: 'metrics', ok: true, detail: 'no metric was anomalous' });
   else if (!recovery) checks.push({ name: 'metrics', ok: false, detail: `no samples within ${verifyS} s of the fix` });
-  else {
+  else if (recovery.samples < SETTLED_SAMPLES) {
+    // One sample back in band is not a recovery: the same settling rule as the recovery watch.
+    checks.push({ name: 'metrics', ok: false, detail: `only ${recovery.samples} sample(s) within ${verifyS} s of the fix; ${SETTLED_SAMPLES} are needed to show the anomalous metrics back in their band` });
+  } else {
     const out = recovery.series.filter((s) => !s.lagging && s.state !== 'recovered');
     checks.push({
       name: 'metrics',

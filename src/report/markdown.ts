@@ -8,14 +8,14 @@ import type { IncidentRecord, TraceEntry } from '../domain/index.js';
 import { referenceLabel, type KnownGoodReference } from '../evidence/reference.js';
 import type { Window } from '../evidence/schema.js';
 import { visible, visibleLine } from '../evidence/sanitize.js';
+import { timingsLine, timingsSection } from './timings-section.js';
 import type { Narrative } from '../narrative/schema.js';
 import { missingParts } from './missing.js';
-import { timingsLine, timingsSection } from './timings-section.js';
 
 export type ReportChart = { key: string; title: string; file: string };
 
 export type ReportInput = {
-  incident: Pick<IncidentRecord, 'id' | 'created_at' | 'chaos' | 'agents' | 'target' | 'timings' | 'trigger' | 'detected_at' | 'alert'>;
+  incident: Pick<IncidentRecord, 'id' | 'created_at' | 'chaos' | 'agents' | 'target' | 'timings' | 'trigger' | 'detected_at' | 'alert'> & { remediation?: IncidentRecord['remediation'] };
   host: string;
   source: 'offline' | 'ssh';
   windows: { baseline: Window; incident: Window; recovery?: Window | undefined };
@@ -104,9 +104,10 @@ export function buildReportMarkdown(input: ReportInput): string {
     out.push('The FixerAgent did not produce a diagnosis; see the agents table and the timeline below.', '');
   }
 
-  out.push(...timingsSection(incident.timings));
-
   if (input.narrative) out.push(...narrativeSection(input.narrative));
+
+  out.push(...timingsSection(incident.timings));
+  out.push(...remediationSection(incident.remediation ?? null));
 
   if (diagnosis) {
     out.push('## Root cause and evidence', '');
@@ -321,6 +322,24 @@ function narrativeSection(n: Narrative): string[] {
 }
 
 /** Text for a table cell: one line, pipes and markdown punctuation escaped. */
+/** What the closed loop did (SPEC §10): who approved which step, what ran, what the verification saw. */
+function remediationSection(plan: NonNullable<IncidentRecord['remediation']> | null): string[] {
+  if (!plan) return [];
+  const who = plan.approver ? `, approved by ${cell(plan.approver)} at ${plan.approved_at}` : plan.rejected_by ? `, rejected by ${cell(plan.rejected_by)}` : '';
+  const out = ['## Remediation', '', `Status: **${plan.status.replaceAll('_', ' ')}**${who}${plan.reason ? `. ${plain(plan.reason)}` : ''}`, ''];
+  out.push('| Step | Risk | Action | State | Rollback |', '|---|---|---|---|---|');
+  for (const s of plan.steps) out.push(`| ${s.id} | ${s.risk} | ${cell(s.description)} | ${s.state.replaceAll('_', ' ')}${s.reason ? `: ${cell(s.reason)}` : ''} | ${cell(s.rollback)} |`);
+  out.push('');
+  for (const s of plan.steps.filter((x) => x.output_tail)) out.push(`Output of ${s.id} (${s.action}):`, '', codeBlock(s.output_tail), '');
+  if (plan.verification) {
+    out.push(`Verification (within ${plan.verify_s} s of the fix): **${plan.verification.ok ? 'passed' : 'failed'}**`, '');
+    for (const c of plan.verification.checks) out.push(`- ${c.ok ? 'ok' : '**failed**'} ${cell(c.name)}: ${plain(c.detail)}`);
+    out.push('');
+  }
+  if (plan.chaos_cleanup) out.push(`Chaos cleanup after the fix: ${plan.chaos_cleanup.ran ? "the chaos script's stop ran" : "nothing left; the chaos script's stop never ran"} (${plain(plan.chaos_cleanup.detail)})`, '');
+  return out;
+}
+
 export function cell(text: string): string {
   return oneLine(text).replace(/([\\`*_{}[\]()#+!|<>~])/g, '\\$1');
 }
