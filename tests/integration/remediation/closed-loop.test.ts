@@ -1,3 +1,4 @@
+import { runCli } from '../../../src/cli/run-cli.js';
 import { ensureSandbox, onSandbox } from '../../fixtures/sandbox.js';
 import { startTestServer, type TestServer } from '../../fixtures/coordinator.js';
 import { decide, ensureRemediationScripts, finished, getRemediation, lastRun, startIncident, waitForProposal } from './harness.js';
@@ -18,45 +19,72 @@ describe('approval-gated remediation on the sandbox host', () => {
     await onSandbox('sudo -n /opt/chaos-scripts/cleanup_all.sh');
   });
 
-  it('when a CPU runaway is approved through the API, then the fix stops it, the verification passes and the chaos script never had to stop it', async () => {
-    const id = await startIncident(server.url, 'cpu_spike', { duration: 120, load: 2, remediation: 'approve' });
+  it('when a filled disk is approved through the API with its high-risk step listed, then the fix frees it and the verification passes before the chaos script cleans up its holder', async () => {
+    const id = await startIncident(server.url, 'disk_fill', { size_mb: 700, remediation: 'approve' });
     const proposed = await waitForProposal(server.url, id);
-    expect(proposed.remediation).toMatchObject({ status: 'proposed', steps: [{ id: 's1', action: 'stop_process', risk: 'medium', state: 'pending' }] });
-    // Pinned when proposed: every pid carries its start time.
-    expect(proposed.remediation!.steps[0]!.args.slice(1).every((a) => /^\d+:\d+$/.test(a))).toBe(true);
-
-    const refused = await decide(server.url, id, 'approve', { approver: '' });
-    expect(refused.status).toBe(400);
-    const approved = await decide(server.url, id, 'approve', { approver: 'alice' });
-    expect(approved.status).toBe(200);
+    expect(proposed.remediation!.steps).toEqual([expect.objectContaining({ id: 's1', action: 'free_path', risk: 'high', state: 'pending' })]);
+    expect((await decide(server.url, id, 'approve', { approver: '' })).status).toBe(400);
+    // Deleting files is high risk: an approval without the step listed is refused.
+    const unlisted = await decide(server.url, id, 'approve', { approver: 'alice' });
+    expect(unlisted.status).toBe(400);
+    expect(await unlisted.text()).toMatch(/high-risk steps need their own approval/);
+    expect((await decide(server.url, id, 'approve', { approver: 'alice', steps: ['s1'] })).status).toBe(200);
 
     const status = await finished(server.url, id);
     const { remediation } = await getRemediation(server.url, id);
-    // A failure shows what the verification saw.
     if (remediation?.status !== 'resolved') throw new Error(`remediation ${remediation?.status}: ${JSON.stringify({ steps: remediation?.steps, verification: remediation?.verification })}`);
-    expect(remediation).toMatchObject({ status: 'resolved', approver: 'alice', steps: [{ state: 'done' }], verification: { ok: true }, chaos_cleanup: { ran: false } });
-    expect(status).toMatchObject({ status: 'completed', outcome: { category: 'cpu_saturation' }, chaos: { state: 'reverted' } });
+    expect(remediation).toMatchObject({ approver: 'alice', steps: [{ state: 'done' }], verification: { ok: true } });
+    expect(remediation.steps[0]!.output_tail).toMatch(/deleted \/tmp\/chaos_fill\/chaos_fill_0001\.bin/);
+    // The postmortem says what the closed loop did.
+    expect(await (await fetch(`${server.url}/report/${id}`)).text()).toMatch(/## Remediation\n\nStatus: \*\*resolved\*\*, approved by alice[\s\S]*Verification \(within 25 s of the fix\): \*\*passed\*\*/);
+    expect(status).toMatchObject({ status: 'completed', outcome: { category: 'disk_full' }, chaos: { state: 'reverted' } });
     expect(status.timings).toMatchObject({ approved_at: expect.any(String), mitigated_at: expect.any(String), recovered_at: expect.any(String) });
-    // The host ended the run itself once the fault's processes were gone: its stop never ran.
-    expect(await lastRun('cpu_spike')).toMatch(/watchdog: fault process ended/);
-  }, 240_000);
-
-  it('when a killed service is approved through the API, then the fix starts it again and the verification passes before the chaos script cleans up its holder', async () => {
-    const id = await startIncident(server.url, 'service_kill', { service_name: 'victim-api', remediation: 'approve' });
-    const proposed = await waitForProposal(server.url, id);
-    expect(proposed.remediation!.steps).toEqual([expect.objectContaining({ id: 's1', action: 'restart_service', args: ['victim-api'], risk: 'medium' })]);
-    expect((await decide(server.url, id, 'approve', { approver: 'bob', steps: ['s1'] })).status).toBe(200);
-    // A second decision finds nothing awaiting one.
-    expect((await decide(server.url, id, 'reject', { approver: 'carol' })).status).toBe(409);
-
-    const status = await finished(server.url, id);
-    const { remediation } = await getRemediation(server.url, id);
-    if (remediation?.status !== 'resolved') throw new Error(`remediation ${remediation?.status}: ${JSON.stringify({ steps: remediation?.steps, verification: remediation?.verification })}`);
-    expect(remediation.steps[0]!.output_tail).toMatch(/victim-api was stopped; start/);
-    expect(status).toMatchObject({ status: 'completed', outcome: { category: 'service_down', culprit: 'victim-api' } });
-    // The holder of a host-change fault outlives the fix: its stop ran only after the verification passed.
+    // The fill's holder outlives the fix: its stop ran only after the verification had passed.
     expect(remediation.chaos_cleanup).toMatchObject({ ran: true });
     expect(Date.parse(remediation.chaos_cleanup!.at)).toBeGreaterThan(Date.parse(remediation.finished_at!));
+  }, 240_000);
+
+  it('when the plan is rejected, then no remediation step runs on the host and the chaos is reverted as usual', async () => {
+    const before = (await onSandbox('wc -l < /var/log/chaos-remediate.log 2>/dev/null || echo 0')).stdout.trim();
+    const id = await startIncident(server.url, 'service_kill', { service_name: 'victim-api', remediation: 'approve' });
+    await waitForProposal(server.url, id);
+    expect((await decide(server.url, id, 'reject', { approver: 'dave', reason: 'not during the demo' })).status).toBe(200);
+    const status = await finished(server.url, id);
+    const { remediation } = await getRemediation(server.url, id);
+    expect(remediation).toMatchObject({ status: 'rejected', rejected_by: 'dave', applied_at: null, steps: [{ state: 'skipped', started_at: null }] });
+    expect(status).toMatchObject({ chaos: { state: 'reverted' } });
+    expect((await onSandbox('wc -l < /var/log/chaos-remediate.log 2>/dev/null || echo 0')).stdout.trim()).toBe(before);
     expect(await lastRun('service_kill')).toMatch(/stop requested/);
+  }, 240_000);
+
+  it('when the verification does not pass within verify_s, then the applied step is rolled back and the remediation failed with evidence', async () => {
+    // One second after the fix holds too few samples to show the filesystem back in its band:
+    // the verification fails whatever the fix did. Pre-approved from the start (high risk included).
+    const id = await startIncident(server.url, 'disk_fill', { size_mb: 700, remediation: 'auto', approver: 'erin', approve_high_risk: true, verify_s: 1 });
+    const status = await finished(server.url, id);
+    const { remediation } = await getRemediation(server.url, id);
+    expect(remediation).toMatchObject({ status: 'failed', approver: 'erin', verification: { ok: false }, steps: [{ action: 'free_path', state: 'rolled_back' }] });
+    expect(remediation!.reason).toMatch(/^verification failed: metrics: only \d sample\(s\) within 1 s of the fix/);
+    // The rollback ran and said what it could undo.
+    expect(remediation!.steps[0]!.output_tail).toMatch(/--- rollback\nnothing to roll back: deleted files cannot be restored/);
+    expect(status).toMatchObject({ chaos: { state: 'reverted' } });
+  }, 240_000);
+
+  it('when the plan is approved with the CLI, then the fix is applied as through the API', async () => {
+    const id = await startIncident(server.url, 'service_kill', { service_name: 'victim-api', remediation: 'approve' });
+    await waitForProposal(server.url, id);
+    const out: string[] = [];
+    const err: string[] = [];
+    const cli = (args: string[]) => runCli(args, {}, { write: (t: string) => out.push(t) }, { write: (t: string) => err.push(t) });
+    expect(await cli(['approve', id, '--url', server.url])).toBe(2);
+    expect(err.join('')).toMatch(/--approver NAME is required/);
+    expect(await cli(['approve', id, '--approver', 'frank', '--steps', 's1', '--url', server.url])).toBe(0);
+    expect(out.join('')).toMatch(/Remediation approved by frank\n {2}s1 \[medium\] restart_service victim-api: pending \(approved\)/);
+    await finished(server.url, id);
+    const { remediation } = await getRemediation(server.url, id);
+    expect(remediation).toMatchObject({ status: 'resolved', approver: 'frank', steps: [{ state: 'done' }] });
+    // Nothing awaits a decision any more: the CLI says so and fails.
+    expect(await cli(['reject', id, '--approver', 'frank', '--url', server.url])).toBe(1);
+    expect(err.join('')).toMatch(/409: .*no remediation awaiting a decision/);
   }, 240_000);
 });

@@ -21,6 +21,7 @@ export async function ensureRemediationScripts(): Promise<void> {
 export type RemediationBody = {
   remediation: {
     status: string;
+    reason: string | null;
     approver: string | null;
     steps: { id: string; action: string; risk: string; state: string; args: string[]; output_tail: string; reason?: string }[];
     verification: { ok: boolean; checks: { name: string; ok: boolean; detail: string }[] } | null;
