@@ -13,6 +13,8 @@ import { createNarrator } from './narrative/narrator.js';
 import { createSelfTest } from './selftest/fault-injector.js';
 import { ExperimentService } from './experiments/experiment-service.js';
 import { ExperimentStore } from './store/experiment-store.js';
+import { GameDayService } from './gamedays/gameday-service.js';
+import { GameDayStore } from './store/gameday-store.js';
 import { IncidentStore } from './store/incident-store.js';
 import { ApprovalDesk } from './remediation/approval-desk.js';
 import { AuditStore } from './store/audit-store.js';
@@ -28,6 +30,7 @@ export type Coordinator = {
   incidents: IncidentService;
   /** Experiments (SPEC §11): runs of a steady-state hypothesis under load, with their outputs. */
   experiments: ExperimentService;
+  gamedays: GameDayService;
   /** POST /alerts: alerts in, investigations out. */
   alerts: AlertService;
   /** Watch mode: targets sampled continuously, investigated when they leave their band. */
@@ -118,6 +121,10 @@ export async function createCoordinator(
   });
   const interrupted = await experiments.recoverInterrupted();
   if (interrupted.length) log.warn({ experiments: interrupted }, 'Marked experiments interrupted by a previous crash');
+  const gameDayStore = new GameDayStore(config.CHAOS_GAMEDAYS_DIR);
+  const gamedays = new GameDayService({ store: gameDayStore, experiments, incidents, log: log.child({ component: 'gamedays' }) });
+  const cutOff = await gamedays.recoverInterrupted();
+  if (cutOff.length) log.warn({ gamedays: cutOff }, 'Marked game days interrupted by a previous crash');
   const alerts = new AlertService({
     incidents,
     store,
@@ -142,12 +149,14 @@ export async function createCoordinator(
     store,
     incidents,
     experiments,
+    gamedays,
     alerts,
     watches,
     version: packageVersion(),
     close: async () => {
       await watches.close();
-      // Experiments first: a run must not open its next incident while incidents drain.
+      // Game days, then experiments: nothing may open a new incident while incidents drain.
+      await gamedays.drain();
       await experiments.drain();
       await incidents.drain();
       await alerts.flush();

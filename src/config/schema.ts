@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { SelfTestFaultList } from '../selftest/schema.js';
 import { GenericAlertMapping } from '../alerts/schema.js';
+import { SelfTestFaultList } from '../selftest/schema.js';
 
 /** Booleans from the environment: only these spellings, so a typo fails loudly. */
 const EnvBoolean = z
@@ -18,6 +18,8 @@ export const Config = z
     CHAOS_INCIDENTS_DIR: z.string().min(1).default('incidents'),
     /** Where experiment folders are written (experiments/<id>/: summary, load.csv, junit.xml, report). */
     CHAOS_EXPERIMENTS_DIR: z.string().min(1).default('experiments'),
+    /** Where game days are recorded (gamedays/<id>/: the game day as submitted, its schedule and scoreboard). */
+    CHAOS_GAMEDAYS_DIR: z.string().min(1).default('gamedays'),
     /** Required when CHAOS_BIND is not a loopback address. */
     CHAOS_API_TOKEN: z.string().min(16, 'CHAOS_API_TOKEN must be at least 16 characters').optional(),
     CHAOS_CHROMIUM_PATH: z.string().min(1).optional(),

@@ -44,14 +44,13 @@ export type AllowedHours = z.infer<typeof AllowedHours>;
 export const StageKind = z.enum(['single', 'compound', 'cascading']);
 export type StageKind = z.infer<typeof StageKind>;
 
-/** One experiment on the schedule: a file next to the game-day file (CLI), or the experiment itself (API). */
+/** One experiment on the schedule: a file named relative to the game-day file (CLI), or the experiment itself (API). */
 export const GameDayEntry = z.strictObject({
   experiment: z.union([
     z
       .string()
       .max(512)
-      .regex(/^[A-Za-z0-9][A-Za-z0-9._/-]*\.ya?ml$/, 'must be a .yaml file beside the game-day file (a relative path without ..)')
-      .refine((p) => !p.split('/').includes('..'), 'must not contain ..'),
+      .regex(/^[A-Za-z0-9._][A-Za-z0-9._/-]*\.ya?ml$/, 'must be a .yaml file, named relative to the game-day file'),
     Experiment,
   ]),
   /** Offset from the window's start (in window time: compressed with the window). */

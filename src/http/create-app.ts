@@ -13,6 +13,8 @@ import { createDocsRouter } from './docs.js';
 import { createSchemaRoutes } from './schema-routes.js';
 import { createExperimentRoutes } from './experiment-routes.js';
 import type { ExperimentService } from '../experiments/experiment-service.js';
+import type { GameDayService } from '../gamedays/gameday-service.js';
+import { createGameDayRoutes } from './gameday-routes.js';
 import { errorHandler } from './errors.js';
 import { createMetricsRoute, type MetricsSource } from './metrics-route.js';
 import { createAlertRoutes, type AlertRouteDeps } from './alerts-routes.js';
@@ -36,6 +38,8 @@ export type AppDeps = {
   watches?: WatchService;
   /** POST/GET /experiments and their outputs; absent, not served. */
   experiments?: ExperimentService;
+  /** POST/GET /gamedays; absent, not served. */
+  gamedays?: GameDayService;
 };
 
 /** The Express app, wired from its dependencies; nothing here reads the environment. */
@@ -63,6 +67,7 @@ export function createApp(deps: AppDeps): Express {
   if (deps.alerts) app.use(createAlertRoutes(deps.alerts));
   if (deps.watches) app.use(createWatchRoutes(deps.watches));
   if (deps.experiments) app.use(createExperimentRoutes(deps.experiments));
+  if (deps.gamedays) app.use(createGameDayRoutes(deps.gamedays));
   app.use(createMetricsRoute(deps.metrics ?? createMetrics()));
   app.use((req, res) => {
     const hint = req.method === 'GET' && req.path === '/' ? ': the dashboard is served to browsers (Accept: text/html); the API is described at /openapi.json and /docs' : '';

@@ -31,6 +31,7 @@ export async function startCoordinatorServer(config: Config, log: Logger, option
     alerts: { alerts: coordinator.alerts, instanceLabel: config.CHAOS_ALERT_INSTANCE_LABEL, genericMapping: config.CHAOS_ALERT_GENERIC_MAPPING ?? null },
     watches: coordinator.watches,
     experiments: coordinator.experiments,
+    gamedays: coordinator.gamedays,
   });
   const server = await startWebServer(app, config.CHAOS_PORT, config.CHAOS_BIND);
   return {

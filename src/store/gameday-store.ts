@@ -20,12 +20,10 @@ export class GameDayStore {
     this.root = path.resolve(root);
   }
 
-  async init(): Promise<void> {
-    await mkdir(this.root, { recursive: true });
-  }
-
+  /** A new game day's folder; the root is made on first use, so a coordinator that runs none leaves none. */
   async create(record: GameDayRecord, asSubmitted: string): Promise<void> {
     const dir = this.dir(record.id);
+    await mkdir(this.root, { recursive: true });
     await mkdir(dir, { recursive: false });
     await writeFileAtomic(path.join(dir, INPUT), asSubmitted);
     await this.save(record);

@@ -11,6 +11,7 @@ import { gameDayFromValue, loadGameDayFile } from '../../../src/gamedays/load-ga
 import { planGameDay, withinAllowedHours } from '../../../src/gamedays/plan.js';
 import { scoreboard } from '../../../src/gamedays/scoreboard.js';
 import { GameDayStore } from '../../../src/store/gameday-store.js';
+import { REPO_ROOT } from '../../fixtures/paths.js';
 import { runFixture } from '../experiments/run-fixture.js';
 
 const probe = { name: 'api', type: 'http', url: 'http://10.213.7.2:8080/health', expect_status: 200 };
@@ -71,7 +72,7 @@ describe('game-day files', () => {
     expect(() => gameDayFromValue(value)).toThrow(/takes the experiment itself, not a file name/);
   });
 
-  it('when a game-day file names experiment files beside it, then they are read and a problem is located by file and line', async () => {
+  it('when a game-day file names experiment files relative to it, then they are read and a problem is located by file and line', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'gameday-'));
     try {
       const { stringify } = await import('yaml');
@@ -82,11 +83,21 @@ describe('game-day files', () => {
       expect(loaded.gameDay.curriculum[0]!.experiments[0]!.at).toBe(120);
       await writeFile(path.join(dir, 'bad.yaml'), 'title: d\nwindow: { duration: 10m }\ncurriculum:\n  - name: s\n    kind: sometimes\n    experiments: [{ experiment: cpu.yaml }]\n');
       await expect(loadGameDayFile(path.join(dir, 'bad.yaml'))).rejects.toThrow(/bad\.yaml:5:11: curriculum\[0\]\.kind/);
-      await writeFile(path.join(dir, 'escape.yaml'), 'title: d\nwindow: { duration: 10m }\ncurriculum:\n  - name: s\n    kind: single\n    experiments: [{ experiment: ../cpu.yaml }]\n');
-      await expect(loadGameDayFile(path.join(dir, 'escape.yaml'))).rejects.toThrow(/must not contain \.\./);
+      await writeFile(path.join(dir, 'missing.yaml'), 'title: d\nwindow: { duration: 10m }\ncurriculum:\n  - name: s\n    kind: single\n    experiments: [{ experiment: ../nowhere/cpu.yaml }]\n');
+      await expect(loadGameDayFile(path.join(dir, 'missing.yaml'))).rejects.toThrow(/Cannot read the experiment file .*nowhere\/cpu\.yaml \(no such file\)/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('when the example game day is read, then its experiments load and its curriculum holds', async () => {
+    const loaded = await loadGameDayFile(path.join(REPO_ROOT, 'examples/gamedays/rehearsal.yaml'));
+    const plan = planGameDay(loaded.gameDay, loaded.experiments, new Date('2026-12-01T10:00:00Z'));
+    expect(plan.map((p) => [p.progress.kind, p.progress.fault, p.progress.due_at])).toEqual([
+      ['single', 'cpu_spike', '2026-12-01T10:00:00.000Z'],
+      ['single', 'service_kill', '2026-12-01T10:01:00.000Z'],
+      ['compound', 'cpu_spike+disk_fill', '2026-12-01T10:02:40.000Z'],
+    ]);
   });
 
   it('when allowed hours wrap midnight, then 23:30 and 05:59 are inside and 06:00 is not', () => {
@@ -140,7 +151,6 @@ class FakeExperiments {
 async function withService(test: (s: { service: GameDayService; fake: FakeExperiments; halt: () => Promise<void> }) => Promise<void>) {
   const dir = await mkdtemp(path.join(tmpdir(), 'gameday-svc-'));
   const store = new GameDayStore(dir);
-  await store.init();
   const fake = new FakeExperiments();
   let haltListener: () => Promise<void> = async () => undefined;
   const service = new GameDayService({ store, experiments: fake as never, incidents: { onHalt: (l) => void (haltListener = l) }, log: pino({ level: 'silent' }) });
