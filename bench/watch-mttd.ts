@@ -10,6 +10,7 @@
  *
  * Touches the shared sandbox: run it under the live lock, e.g.
  *   flock -o -w 1500 /tmp/chaos-live.lock npm run bench -- --only watch
+ * or some faults only: node dist/bench/watch-mttd.js net_latency service_kill
  */
 import { execFile } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -31,7 +32,7 @@ const DETECT_TIMEOUT_MS = 60_000;
 type Fault = { name: string; inject: () => Promise<void>; revert: () => Promise<void> };
 export type WatchMttdRow = { fault: string; mttdS: number | null; breaches: string[]; diagnosis: string | null; incidentId: string | null };
 
-export async function runWatchMttdBench(log: (line: string) => void): Promise<WatchMttdRow[]> {
+export async function runWatchMttdBench(log: (line: string) => void, only: string[] = []): Promise<WatchMttdRow[]> {
   const root = repoRoot();
   const targetsFile = path.join(root, 'config', 'targets.json');
   const keysDir = path.join(root, 'config', 'keys');
@@ -83,6 +84,10 @@ export async function runWatchMttdBench(log: (line: string) => void): Promise<Wa
     { name: 'db_conn_exhaust', inject: () => script('db_conn_exhaust', `postgresql://victim@${SANDBOX.address}:5432/victim 100`), revert: () => stopScript('db_conn_exhaust') },
   ];
 
+  const unknown = only.filter((name) => !faults.some((f) => f.name === name));
+  if (unknown.length) throw new Error(`unknown fault ${unknown.join(', ')}: one of ${faults.map((f) => f.name).join(', ')}`);
+  const chosen = only.length ? faults.filter((f) => only.includes(f.name)) : faults;
+
   // The sandbox's known-good reference, when one was recorded: what a watch of an enrolled host compares with.
   const stateDir = path.join(dir, 'state');
   await mkdir(path.join(stateDir, 'references'), { recursive: true });
@@ -99,7 +104,7 @@ export async function runWatchMttdBench(log: (line: string) => void): Promise<Wa
 
   const rows: WatchMttdRow[] = [];
   try {
-    for (const fault of faults) {
+    for (const fault of chosen) {
       await api('POST', '/targets/sandbox/watch', { interval_s: 1, consecutive: 2, cooldown_s: 600 });
       let row: WatchMttdRow = { fault: fault.name, mttdS: null, breaches: [], diagnosis: null, incidentId: null };
       try {
@@ -193,7 +198,7 @@ async function until(timeoutMs: number, check: () => Promise<boolean>): Promise<
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  runWatchMttdBench(console.log).catch((error: unknown) => {
+  runWatchMttdBench(console.log, process.argv.slice(2)).catch((error: unknown) => {
     console.error(error);
     process.exit(1);
   });
