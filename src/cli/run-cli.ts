@@ -31,12 +31,17 @@ Commands:
   baseline <target> [--seconds 10] [--force]
                              Record (refresh) the target's known-good reference while it is healthy.
   targets [--json]           List the enrolled targets and their host-key fingerprints.
+  watch --target <name> [--interval 2] [--consecutive 3] [--cooldown 600] [--no-outside-probes]
+                             Watch a host; when it leaves its known-good band, investigate by itself.
   experiment run <file> [--runs N] [--json]
                              Run a chaos experiment (YAML, see examples/experiments/) on its enrolled
                              targets; exit 0 only when the steady state held (or was restored) in every run.
   experiment validate <file> [--json]
                              Check an experiment file without running it: exit 0 when valid, 2 with
                              each problem as file:line:column: path: message.
+  gameday run|validate <file> [--json]
+                             Run (or check) a game day: experiments scheduled over a window with a
+                             curriculum and guard rails; prints the scoreboard (see examples/gamedays/).
   approve <id> --approver NAME [--steps s1,s2] [--url URL]
                              Approve a running incident's proposed fix (high-risk steps must be listed).
   reject <id> --approver NAME [--reason TEXT] [--url URL]
@@ -84,9 +89,17 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
       const { runBaseline } = await import('./baseline.js');
       return runBaseline(rest, env, stdout, stderr);
     }
+    case 'watch': {
+      const { runWatch } = await import('./watch.js');
+      return runWatch(rest, env, stdout, stderr);
+    }
     case 'targets': {
       const { runTargets } = await import('./targets.js');
       return runTargets(rest, env, stdout, stderr);
+    }
+    case 'gameday': {
+      const { runGameDayCli } = await import('./gameday.js');
+      return runGameDayCli(rest, env, stdout, stderr);
     }
     case 'experiment': {
       const [verb, ...more] = rest;

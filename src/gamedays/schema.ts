@@ -50,7 +50,7 @@ export const GameDayEntry = z.strictObject({
     z
       .string()
       .max(512)
-      .regex(/^[A-Za-z0-9._][A-Za-z0-9._/-]*\.ya?ml$/, 'must be a .yaml file, named relative to the game-day file'),
+      .regex(/^[A-Za-z0-9._/][A-Za-z0-9._/-]*\.ya?ml$/, 'must be a .yaml file, named relative to the game-day file (or absolute)'),
     Experiment,
   ]),
   /** Offset from the window's start (in window time: compressed with the window). */
