@@ -18,6 +18,15 @@ for t in "${TOKENS[@]}"; do
   [[ $t != *:* || ${t#*:} =~ ^[0-9]*$ ]] || rem_usage "invalid start time in '$t'"
 done
 
+# A process listening on a TCP port serves others: it is a service (restart_service's case), never
+# a runaway to stop, even when it shares the runaway's name (two python3 processes).
+listens() {
+  local pid=$1 inodes
+  inodes=$(find "/proc/$pid/fd" -maxdepth 1 -lname 'socket:*' -printf '%l\n' 2>/dev/null | sed 's/^socket:\[\([0-9]*\)\]$/\1/' | sort -u)
+  [[ -n $inodes ]] || return 1
+  awk 'NR > 1 && $4 == "0A" { print $10 }' /proc/net/tcp /proc/net/tcp6 2>/dev/null | sort -u | grep -qxF -f <(printf '%s\n' "$inodes")
+}
+
 # Prints "PID:STARTTIME" for each token still naming the same live process.
 holding() {
   local t pid want start
@@ -27,6 +36,10 @@ holding() {
     start=$(rem_starttime "$pid") || continue
     [[ -z $want || $start == "$want" ]] || continue
     rem_name_matches "$pid" "$NAME" || continue
+    if listens "$pid"; then
+      echo "pid $pid ($NAME) listens on a TCP port: a service, not stopped" >&2
+      continue
+    fi
     printf '%s:%s\n' "$pid" "$start"
   done
 }
