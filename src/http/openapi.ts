@@ -5,8 +5,10 @@ import { ApproveRequest, RejectRequest } from '../remediation/schema.js';
 import { Remediation } from '../domain/index.js';
 import { ExperimentSummary } from '../experiments/result-schema.js';
 import { Experiment } from '../experiments/schema.js';
+import { GameDay, GameDayRecord } from '../gamedays/schema.js';
 import { AlertmanagerWebhook, AlertOutcome } from '../alerts/schema.js';
 import { WatchOptions, WatchView } from '../watch/schema.js';
+import type { Json } from './postman.js';
 
 /** Response bodies, as zod schemas so the document and the code cannot drift apart. */
 export const StartIncidentResponse = z.object({
@@ -111,6 +113,46 @@ export const ALERT_EXAMPLES = {
     },
   },
 };
+/** A game day as the API takes it: each experiment inline (the API reads no files). */
+const GAMEDAY_EXAMPLES: Record<string, { summary: string; value: Json }> = {
+  rehearsal: {
+    summary: 'An hour of game time in two minutes: one fault, then two on one host',
+    value: {
+      title: 'Sandbox rehearsal',
+      window: { duration: '1h', compress_to: '2m' },
+      max_targets_at_once: 1,
+      curriculum: [
+        {
+          name: 'one fault',
+          kind: 'single',
+          experiments: [
+            { at: '0m', experiment: { title: 'CPU pinned', targets: ['sandbox'], steady_state: [{ name: 'health', type: 'http', url: 'http://10.213.7.2:8080/health', expect_status: 200 }], method: [{ type: 'inject', scenario: 'cpu_spike', args: { duration: 20, load: 2 } }, { type: 'wait', seconds: 6 }] } },
+          ],
+        },
+        {
+          name: 'two faults on one host',
+          kind: 'compound',
+          experiments: [
+            {
+              at: '30m',
+              experiment: {
+                title: 'Disk filling while the CPUs are pinned',
+                targets: ['sandbox'],
+                steady_state: [{ name: 'health', type: 'http', url: 'http://10.213.7.2:8080/health', expect_status: 200 }],
+                method: [
+                  { type: 'inject', scenario: 'disk_fill', args: { size_mb: 200, path: '/tmp/chaos_fill' } },
+                  { type: 'inject', scenario: 'cpu_spike', args: { duration: 30, load: 2 } },
+                  { type: 'wait', seconds: 8 },
+                ],
+              },
+            },
+          ],
+        },
+      ],
+    },
+  },
+};
+const gameDayParam = { name: 'gameDayId', in: 'path', required: true, schema: { type: 'string', pattern: '^gd-\\d{8}-\\d{6}-[0-9a-z]{10}$' }, example: 'gd-20261201-101500-abcdefghij' };
 const targetParam = { name: 'name', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' }, example: 'sandbox' };
 const watchView = { description: 'The watch', content: { 'application/json': { schema: { $ref: '#/components/schemas/WatchView' } } } };
 
@@ -146,6 +188,8 @@ export function buildOpenApi(version: string) {
         AlertsResponse: schema(AlertsResponse),
         WatchOptions: schema(WatchOptions, 'input'),
         WatchView: schema(WatchView),
+        GameDay: schema(GameDay, 'input'),
+        GameDayRecord: schema(GameDayRecord),
       },
     },
     security: [{ bearer: [] }],
@@ -155,6 +199,7 @@ export function buildOpenApi(version: string) {
       { name: 'Control', description: 'Stop one incident or halt them all: chaos is reverted now' },
       { name: 'Remediation', description: 'Closed loop: the proposed fix, approved or rejected by a person, applied, verified, rolled back on failure' },
       { name: 'Experiments', description: 'Chaos experiments: steady state under load, faults through incidents, safeguards, repeated runs and their statistics' },
+      { name: 'Game days', description: 'Experiments scheduled over a window with a curriculum and guard rails, and their scoreboard' },
       { name: 'Alerts and watch', description: 'Investigations nobody started: alerts from Alertmanager or other sources, and targets watched continuously' },
       { name: 'Service', description: 'Health, metrics and this description' },
     ],
@@ -267,6 +312,28 @@ export function buildOpenApi(version: string) {
             '409': problem,
           },
         },
+      },
+      '/gamedays': {
+        get: { operationId: 'listGameDays', tags: ['Game days'], summary: 'List game days, newest first, with their scoreboards', responses: { '200': json('Game days') } },
+        post: {
+          operationId: 'startGameDay',
+          tags: ['Game days'],
+          summary: 'Start a game day (body: the game-day file as JSON, each experiment inline; its curriculum is checked first)',
+          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/GameDay' }, examples: GAMEDAY_EXAMPLES } } },
+          responses: { '202': { description: 'Started', content: { 'application/json': { schema: { $ref: '#/components/schemas/GameDayRecord' } } } }, '400': problem, '409': problem },
+        },
+      },
+      '/gamedays/{gameDayId}': {
+        get: {
+          operationId: 'getGameDay',
+          tags: ['Game days'],
+          summary: 'The schedule, each entry\'s progress and experiment, and the scoreboard so far',
+          parameters: [gameDayParam],
+          responses: { '200': { description: 'Game day', content: { 'application/json': { schema: { $ref: '#/components/schemas/GameDayRecord' } } } }, '404': problem },
+        },
+      },
+      '/gamedays/{gameDayId}/stop': {
+        post: { operationId: 'stopGameDay', tags: ['Game days'], summary: 'Stop: nothing more starts, running experiments revert their faults (idempotent)', parameters: [gameDayParam], responses: { '200': json('Stopped or already finished'), '404': problem } },
       },
       '/experiments/{experimentId}': {
         get: {

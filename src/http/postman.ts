@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 type Parameter = { name: string; in: string; required?: boolean; example?: Json; schema?: { type?: string; enum?: Json[] } };
 type Operation = {
@@ -18,7 +18,7 @@ type Operation = {
   tags?: string[];
   parameters?: Parameter[];
   security?: unknown[];
-  requestBody?: { content?: Record<string, { examples?: Record<string, { summary?: string; value: Json }> }> };
+  requestBody?: { content?: Record<string, { schema?: unknown; examples?: Record<string, { summary?: string; value: Json }> }> };
   responses: Record<string, { description?: string; content?: Record<string, { schema?: { $ref?: string; type?: string } }> }>;
 };
 export type OpenApiDocument = {

@@ -10,6 +10,7 @@ import { WatchOptions } from '../../../src/watch/schema.js';
 import { StartIncidentRequest } from '../../../src/incidents/schema.js';
 import { REPO_ROOT } from '../../fixtures/paths.js';
 import { startTestServer, type TestServer } from '../../fixtures/coordinator.js';
+import { GameDay } from '../../../src/gamedays/schema.js';
 
 const TOKEN = 'postman-token-0123456789';
 
@@ -43,6 +44,8 @@ describe('Postman collection (examples/postman)', () => {
         if (item.name === 'POST /alerts/generic') continue;
         const body = item.name.startsWith('POST /experiments')
           ? Experiment
+          : item.name === 'POST /gamedays'
+            ? GameDay
           : item.name === 'POST /alerts'
             ? AlertmanagerWebhook
             : item.name.startsWith('POST /targets/')
@@ -79,7 +82,8 @@ describe('Postman collection replayed against a running coordinator', () => {
     // Experiments need an enrolled live host and break it: they are replayed in tests/integration/experiments.
     // Watches need an enrolled live host (tests/integration/watch); the generic alert webhook a mapping (tests/integration/alerts).
     // Remediation decisions need a live closed-loop incident awaiting one (tests/integration/remediation).
-    const replayed = requests(collection).filter((i) => !i.name.includes(' /experiments') && !i.name.includes(' /targets/') && i.name !== 'POST /alerts/generic' && !i.name.includes('/remediation/'));
+    // Game days run experiments on a live host (tests/integration/gamedays).
+    const replayed = requests(collection).filter((i) => !i.name.includes(' /experiments') && !i.name.includes(' /gamedays') && !i.name.includes(' /targets/') && i.name !== 'POST /alerts/generic' && !i.name.includes('/remediation/'));
     for (const item of replayed) {
       const { request } = item;
       const headers: Record<string, string> = Object.fromEntries(request.header.map((h) => [h.key, substitute(h.value)]));
