@@ -14,10 +14,14 @@ function latestProbes(window: RecoveryWindow): Map<string, RecoveryWindow['probe
   return latest;
 }
 
-/** The probes pass: each target's latest answer in the window after the fix was ok. */
+/**
+ * The watch after the fix may end: the probes pass (each target's latest answer was ok) and the
+ * window holds enough samples to judge the metrics by (SETTLED_SAMPLES), even when every
+ * anomalous series is a lagging one the recovery watch would not wait for.
+ */
 export function probesPass(window: RecoveryWindow): boolean {
   const latest = latestProbes(window);
-  return latest !== null && [...latest.values()].every((p) => p.ok);
+  return latest !== null && [...latest.values()].every((p) => p.ok) && window.samples.length >= SETTLED_SAMPLES;
 }
 
 /**
@@ -45,13 +49,15 @@ export function healthChecks(window: RecoveryWindow, metrics: MetricFindings | u
     // One sample back in band is not a recovery: the same settling rule as the recovery watch.
     checks.push({ name: 'metrics', ok: false, detail: `only ${recovery.samples} sample(s) within ${verifyS} s of the fix; ${SETTLED_SAMPLES} are needed to show the anomalous metrics back in their band` });
   } else {
+    // As the recovery watch: lagging series (load average, swap) are reported, not waited for.
     const out = recovery.series.filter((s) => !s.lagging && s.state !== 'recovered');
+    const lagging = recovery.series.filter((s) => s.lagging && s.state !== 'recovered');
     checks.push({
       name: 'metrics',
-      ok: recovery.recovered,
-      detail: recovery.recovered
-        ? `every anomalous metric back inside its baseline band${recovery.recovery_s !== null ? ` within ${recovery.recovery_s} s` : ''} (${recovery.samples} samples)`
-        : `still outside the baseline band after ${verifyS} s: ${out.map((s) => `${s.label} (last ${s.last ?? '?'}, band ${s.band.lo}..${s.band.hi})`).join(', ')}`,
+      ok: out.length === 0,
+      detail: out.length
+        ? `still outside the baseline band after ${verifyS} s: ${out.map((s) => `${s.label} (last ${s.last ?? '?'}, band ${s.band.lo}..${s.band.hi})`).join(', ')}`
+        : `every anomalous metric back inside its baseline band${recovery.recovery_s !== null ? ` within ${recovery.recovery_s} s` : ''} (${recovery.samples} samples)${lagging.length ? `; slow by nature, still settling: ${lagging.map((s) => s.label).join(', ')}` : ''}`,
     });
   }
   return checks;
