@@ -45,6 +45,18 @@ die() { printf '[%s] error: %s\n' "$SBX_TAG" "$*" >&2; exit 1; }
 
 require_root() { [[ $(id -u) -eq 0 ]] || die "must run as root (try: sudo $0)"; }
 
+# Closes every descriptor this script inherited beyond stdin/out/err: the long-lived daemons it
+# starts (sshd, the services) would otherwise hold them for ever — a caller's `flock LOCK up.sh`
+# lock among them, which then never frees. Call it first.
+close_inherited_fds() {
+  local fd
+  for fd in "/proc/$$/fd"/*; do
+    fd=${fd##*/}
+    [[ $fd =~ ^[0-9]+$ && $fd -gt 2 && $fd -ne 255 ]] || continue
+    eval "exec $fd>&-" 2>/dev/null || true
+  done
+}
+
 # Serialises up/down/status of the one instance on this machine. fd 9 is closed for every child
 # (see sbx_exec) so that no daemon inherits, and holds, the lock.
 take_lock() {

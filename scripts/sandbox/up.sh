@@ -25,6 +25,7 @@ while [[ $# -gt 0 ]]; do
 done
 
 require_root
+close_inherited_fds
 for cmd in ip nsenter unshare setsid flock losetup mkfs.ext4 ssh-keygen ssh /usr/sbin/sshd python3 curl; do
   command -v "$cmd" >/dev/null || die "missing command: $cmd (apt-get install iproute2 util-linux e2fsprogs openssh-server openssh-client python3 curl)"
 done
