@@ -1,5 +1,4 @@
-import { constants } from 'node:fs';
-import { lstat, mkdir, open, readdir, readFile, realpath } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { NotFoundError } from '../errors.js';
 import { jsonVisible, visible } from '../evidence/sanitize.js';
@@ -7,6 +6,7 @@ import { isExperimentId } from '../experiments/experiment-id.js';
 import { ExperimentEvent, ExperimentSummary } from '../experiments/result-schema.js';
 import { appendLineDurably, writeFileAtomic } from './atomic.js';
 import type { ArtifactInfo } from './incident-store.js';
+import { assertOwnFolder, readOwnFile } from './safe-read.js';
 
 const SUMMARY = 'summary.json';
 const EVENTS = 'events.jsonl';
@@ -82,7 +82,7 @@ export class ExperimentStore {
   async writeOutput(id: string, name: string, data: string | Uint8Array): Promise<string> {
     const file = this.outputPath(id, name);
     await mkdir(path.dirname(file), { recursive: true });
-    await this.assertRealFolder(id, path.dirname(file));
+    await assertOwnFolder(this.root, id, path.dirname(file));
     const safe = typeof data !== 'string' ? data : JSON_OUTPUT.test(name) ? jsonVisible(data) : TEXT_OUTPUT.test(name) ? visible(data) : data;
     await writeFileAtomic(file, safe);
     return file;
@@ -92,20 +92,7 @@ export class ExperimentStore {
   async readOutput(id: string, name: string): Promise<Buffer> {
     const file = this.outputPath(id, name);
     const missing = (cause?: unknown) => new NotFoundError(`No file ${name} in experiment ${id}`, { cause });
-    try {
-      await this.assertRealFolder(id, path.dirname(file));
-    } catch (error) {
-      throw missing(error);
-    }
-    const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch((error: unknown) => {
-      throw missing(error);
-    });
-    try {
-      if (!(await handle.stat()).isFile()) throw missing();
-      return await handle.readFile();
-    } finally {
-      await handle.close();
-    }
+    return readOwnFile(this.root, id, file, missing);
   }
 
   async listOutputs(id: string): Promise<ArtifactInfo[]> {
@@ -133,13 +120,6 @@ export class ExperimentStore {
     return inside(this.dir(id), name);
   }
 
-  private async assertRealFolder(id: string, folder: string): Promise<void> {
-    const info = await lstat(this.dir(id));
-    if (!info.isDirectory()) throw new NotFoundError(`No experiment ${id}`);
-    const [realRoot, realFolder] = await Promise.all([realpath(this.root), realpath(folder)]);
-    const rel = path.relative(path.join(realRoot, id), realFolder);
-    if (rel.startsWith('..') || path.isAbsolute(rel)) throw new NotFoundError(`No such path in ${id}`);
-  }
 }
 
 function inside(base: string, name: string): string {

@@ -1,5 +1,4 @@
-import { constants } from 'node:fs';
-import { lstat, mkdir, open, readdir, readFile, realpath, stat, unlink } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { NotFoundError } from '../errors.js';
 import type { IncidentId } from '../domain/index.js';
@@ -7,6 +6,7 @@ import { isIncidentId } from '../domain/index.js';
 import { IncidentRecord, TraceEntry } from '../domain/index.js';
 import { jsonVisible, visible } from '../evidence/sanitize.js';
 import { appendLineDurably, endsWithNewline, writeFileAtomic } from './atomic.js';
+import { assertOwnFolder, readOwnFile } from './safe-read.js';
 
 const RECORD = 'incident.json';
 const TRACE_LOG = 'trace.jsonl';
@@ -221,7 +221,7 @@ export class IncidentStore {
   async writeArtifact(id: string, name: string, data: string | Uint8Array): Promise<string> {
     const file = this.artifactPath(id, name);
     await mkdir(path.dirname(file), { recursive: true });
-    await this.assertRealFolder(id, path.dirname(file));
+    await assertOwnFolder(this.root, id, path.dirname(file));
     const safe = typeof data === 'string' ? safeArtifactText(name, data) : data;
     await writeFileAtomic(file, safe);
     this.live.get(id)?.files.set(name, typeof safe === 'string' ? Buffer.byteLength(safe) : safe.byteLength);
@@ -236,21 +236,7 @@ export class IncidentStore {
   async readArtifact(id: string, name: string): Promise<Buffer> {
     const file = this.artifactPath(id, name);
     const missing = (cause?: unknown) => new NotFoundError(`No artifact ${name} for ${id}`, { cause });
-    try {
-      await this.assertRealFolder(id, path.dirname(file));
-    } catch (error) {
-      throw missing(error);
-    }
-    // O_NOFOLLOW: a symlink as the last component fails with ELOOP; O_NONBLOCK: a FIFO cannot hang us.
-    const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch((error: unknown) => {
-      throw missing(error);
-    });
-    try {
-      if (!(await handle.stat()).isFile()) throw missing();
-      return await handle.readFile();
-    } finally {
-      await handle.close();
-    }
+    return readOwnFile(this.root, id, file, missing);
   }
 
   /** Every addressable artifact (the same depth artifactPath accepts), sorted by name. */
@@ -294,15 +280,6 @@ export class IncidentStore {
   }
 
   /** `folder` (the incident's, or one inside it) is a real folder, reached through no symlink. */
-  private async assertRealFolder(id: string, folder: string): Promise<void> {
-    const dir = this.dir(id);
-    const info = await lstat(dir);
-    if (!info.isDirectory()) throw new NotFoundError(`No incident ${id}`);
-    const [realRoot, realFolder] = await Promise.all([realpath(this.root), realpath(folder)]);
-    const expected = path.join(realRoot, id);
-    const rel = path.relative(expected, realFolder);
-    if (rel.startsWith('..') || path.isAbsolute(rel)) throw new NotFoundError(`No such path in ${id}`);
-  }
 
   private inside(base: string, name: string): string {
     const resolved = path.resolve(base, name);
