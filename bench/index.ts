@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: every benchmark, each printing its own figures.
- *   --only <name>      run one: offline | loghub | miner | status | ssh | selftest | experiments | selftest (ssh needs the sandbox: npm run sandbox:up)
+ *   --only <name>      run one: offline | loghub | miner | status | ssh | timings | watch | experiments | load-rate | selftest
+ *                      (ssh, timings, watch, experiments and load-rate need the sandbox: npm run sandbox:up)
  *   --miner-mb <n>     size of the synthetic log for the miner benchmark (default 1024)
  *   --rounds <n>       rounds of the offline pipeline benchmark (default 5)
  *   timings            MTTD and MTTR of each sandbox scenario (needs the sandbox); --approve pre-approves
