@@ -175,9 +175,10 @@ export class AlertService {
       content: { summary: `alert ${m.name} resolved at ${resolvedAt}`, alert: { fingerprint: m.fingerprint, name: m.name, resolved_at: resolvedAt } },
     });
     await this.deps.incidents.whenSettled(m.incident_id);
+    // trace.json first: whoever sees resolved_at in incident.json finds the entry in the trace too.
+    await this.deps.store.writeTraceJson(m.incident_id);
     const record = await this.deps.store.loadRecord(m.incident_id);
     if (record.alert) await this.deps.store.saveRecord({ ...record, alert: { ...record.alert, resolved_at: resolvedAt }, updated_at: this.now().toISOString() });
-    await this.deps.store.writeTraceJson(m.incident_id);
   }
 
   private persist(): Promise<void> {
