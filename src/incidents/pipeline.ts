@@ -432,24 +432,17 @@ class IncidentRun {
     }
     const diagnosis = findings.FixerAgent?.root_cause;
     const agents = this.record.agents.map((a) => (a.state === 'pending' ? { ...a, state: 'skipped' as const } : a));
-    await this.update({
-      phase: 'done',
-      status: this.failure?.status ?? 'completed',
-      error: this.failure?.message ?? null,
-      finished_at: new Date().toISOString(),
-      agents,
-      outcome: diagnosis ? { category: diagnosis.category, culprit: diagnosis.culprit?.name ?? null, confidence: diagnosis.confidence } : null,
-    });
+    const status = this.failure?.status ?? 'completed';
+    const outcome = diagnosis ? { category: diagnosis.category, culprit: diagnosis.culprit?.name ?? null, confidence: diagnosis.confidence } : null;
+    await this.trace('Coordinator', 'result', { summary: `incident ${status}${diagnosis ? `: ${diagnosis.category}` : ''}`, status, outcome });
+    await this.deps.store.writeTraceJson(this.record.id);
+    // The final status last: whoever sees the incident ended finds its trace complete, and its
+    // target free for the next incident (the slot is released in the same turn).
+    await this.update({ phase: 'done', status, error: this.failure?.message ?? null, finished_at: new Date().toISOString(), agents, outcome });
     const timings = this.record.timings;
     if (timings && (timings.mttd_s !== null || timings.mttr_s !== null)) {
       this.deps.observer?.timingsMeasured?.({ incidentId: this.record.id, category: this.record.outcome?.category ?? null, mttd_s: timings.mttd_s, mttr_s: timings.mttr_s });
     }
-    await this.trace('Coordinator', 'result', {
-      summary: `incident ${this.record.status}${diagnosis ? `: ${diagnosis.category}` : ''}`,
-      status: this.record.status,
-      outcome: this.record.outcome,
-    });
-    await this.deps.store.writeTraceJson(this.record.id);
     return this.record;
   }
 
