@@ -25,6 +25,15 @@ describe('live incidents on the sandbox host', () => {
     return waitForIncident(server.url, incident_id, {}, 180_000);
   }
 
+  // First, before any fault: a load average still decaying from the last fault is not a healthy host.
+  it('when investigate runs on the healthy sandbox, then it is healthy', async () => {
+    const status = await runLive('investigate', {});
+    expect(status).toMatchObject({ status: 'completed', chaos: { state: 'not_applicable' } });
+    // The whole root cause, so a failure shows the evidence it rested on.
+    const fix = (await (await fetch(`${server.url}/incidents/${String(status.incident_id)}/artifacts/fix_suggestion.json`)).json()) as { root_cause: unknown };
+    expect(fix.root_cause).toMatchObject({ category: 'healthy' });
+  }, 120_000);
+
   it.each([
     ['cpu_spike', 'cpu_saturation', 'stress-ng-cpu', { duration: 60, load: 2 }],
     ['memory_leak', 'memory_pressure', 'python3', { target_mb: 1500, duration: 15 }],
@@ -49,14 +58,6 @@ describe('live incidents on the sandbox host', () => {
     const samples = parsePrometheus(await (await fetch(`${server.url}/metrics`)).text());
     expect(sampleValue(samples, 'chaos_ssh_commands_total', { host: 'sandbox', outcome: 'ok' })).toBeGreaterThan(0);
   });
-
-  it('when investigate runs on the healthy sandbox, then it is healthy', async () => {
-    const status = await runLive('investigate', {});
-    expect(status).toMatchObject({ status: 'completed', chaos: { state: 'not_applicable' } });
-    // The whole root cause, so a failure shows the evidence it rested on.
-    const fix = (await (await fetch(`${server.url}/incidents/${String(status.incident_id)}/artifacts/fix_suggestion.json`)).json()) as { root_cause: unknown };
-    expect(fix.root_cause).toMatchObject({ category: 'healthy' });
-  }, 120_000);
 
   it('when net_latency runs where the kernel lacks netem, then the incident fails saying so and nothing is left', async () => {
     const status = await runLive('net_latency', { iface: 'eth0', delay_ms: 200, loss_pct: 5, duration: 30 });
