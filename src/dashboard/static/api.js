@@ -138,6 +138,23 @@ function parseEventBlock(block) {
   return event;
 }
 
+/** Reads a Server-Sent Events response to its end, calling onEvent with each `{ event, data }`. */
+export async function readEventStream(res, onEvent) {
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value.replaceAll('\r\n', '\n');
+    let cut;
+    while ((cut = buffer.indexOf('\n\n')) >= 0) {
+      const block = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      onEvent(parseEventBlock(block));
+    }
+  }
+}
+
 /**
  * Follows GET /incidents/:id/events. Calls onTrace per entry and onEnd once; onError when the
  * stream cannot be opened or breaks before `end` (the caller falls back to polling).
@@ -150,24 +167,13 @@ export function followEvents(id, { onTrace, onEnd, onError }) {
     try {
       const res = await api(`/incidents/${incidentPath(id)}/events`, { signal: controller.signal, headers: { Accept: 'text/event-stream' } });
       if (!res.ok || !res.body) throw new ApiError(res.status, { detail: `events stream: HTTP ${res.status}` });
-      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-      let buffer = '';
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buffer += value.replaceAll('\r\n', '\n');
-        let cut;
-        while ((cut = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, cut);
-          buffer = buffer.slice(cut + 2);
-          const event = parseEventBlock(block);
-          if (event.event === 'trace') onTrace(JSON.parse(event.data));
-          else if (event.event === 'end') {
-            ended = true;
-            onEnd(JSON.parse(event.data));
-          }
+      await readEventStream(res, (event) => {
+        if (event.event === 'trace') onTrace(JSON.parse(event.data));
+        else if (event.event === 'end') {
+          ended = true;
+          onEnd(JSON.parse(event.data));
         }
-      }
+      });
       if (!ended) throw new Error('the events stream closed before the end of the incident');
     } catch (error) {
       if (!controller.signal.aborted && !ended) onError(error);

@@ -2,7 +2,7 @@
  * The experiments page: the list, and the chosen experiment's progress (its SSE feed, read with
  * fetch so the token can be sent), per-run figures, charts and downloads, refreshed while it runs.
  */
-import { api, apiJson, download, loadableUrl, postJson } from './api.js';
+import { api, apiJson, download, loadableUrl, postJson, readEventStream } from './api.js';
 import { formatTime, h, replace } from './dom.js';
 
 const REFRESH_MS = 2000;
@@ -95,25 +95,12 @@ function follow(id) {
   (async () => {
     const res = await api(`/experiments/${encodeURIComponent(id)}/events`, { signal: controller.signal, headers: { Accept: 'text/event-stream' } });
     if (!res.ok || !res.body) return;
-    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-    let buffer = '';
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buffer += value.replaceAll('\r\n', '\n');
-      let cut;
-      while ((cut = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, cut);
-        buffer = buffer.slice(cut + 2);
-        const event = block.match(/^event: (.*)$/m)?.[1];
-        const data = block.match(/^data: (.*)$/m)?.[1];
-        if (event === 'progress' && data) {
-          const e = JSON.parse(data);
-          const who = e.kind === 'baseline' ? 'baseline' : e.run > 0 ? `run ${e.run}` : '';
-          $('experiment-events').append(h('li', { 'data-step': e.step }, h('time', {}, formatTime(e.timestamp)), ` ${who} ${e.step}: ${e.message}`));
-        }
-      }
-    }
+    await readEventStream(res, ({ event, data }) => {
+      if (event !== 'progress' || !data) return;
+      const e = JSON.parse(data);
+      const who = e.kind === 'baseline' ? 'baseline' : e.run > 0 ? `run ${e.run}` : '';
+      $('experiment-events').append(h('li', { 'data-step': e.step }, h('time', {}, formatTime(e.timestamp)), ` ${who} ${e.step}: ${e.message}`));
+    });
   })().catch(() => undefined);
 }
 
