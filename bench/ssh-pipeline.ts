@@ -8,7 +8,7 @@
  * Run: `npm run bench -- --only ssh` or `node dist/bench/ssh-pipeline.js [rounds]`.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -16,22 +16,15 @@ import { promisify } from 'node:util';
 import { loadConfig } from '../src/config/index.js';
 import { startCoordinatorServer } from '../src/http/start-coordinator-server.js';
 import { createLogger } from '../src/logger.js';
-import { repoRoot } from './loghub.js';
 import { median } from './stats.js';
+import { enrolledSandbox } from './sandbox-target.js';
 
 const run = promisify(execFile);
 
 export type SshBenchResult = { sshTrueMs: number; overheadMs: number; recoveryWatchMs: number; recoveryS: number | null; channels: number; connections: number; maxConcurrent: number };
 
 export async function runSshPipelineBench(log: (line: string) => void, rounds = 3): Promise<SshBenchResult> {
-  const root = repoRoot();
-  const targetsFile = path.join(root, 'config', 'targets.json');
-  const keysDir = path.join(root, 'config', 'keys');
-  const targets = JSON.parse(await readFile(targetsFile, 'utf8').catch(() => {
-    throw new Error(`${targetsFile} is missing: bring the sandbox up first (npm run sandbox:up, as root)`);
-  })) as { targets: { name: string; host: string; port: number; user: string; key: string; host_keys: string[] }[] };
-  const sandbox = targets.targets.find((t) => t.name === 'sandbox');
-  if (!sandbox) throw new Error(`no target named sandbox in ${targetsFile}: run npm run sandbox:up`);
+  const { sandbox, targetsFile, keysDir } = await enrolledSandbox();
 
   const dir = await mkdtemp(path.join(tmpdir(), 'chaos-bench-ssh-'));
   const knownHosts = path.join(dir, 'known_hosts');

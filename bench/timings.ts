@@ -10,7 +10,7 @@
  * Run: `npm run bench -- --only timings [--approve]` or `node dist/bench/timings.js [--approve]`.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -18,7 +18,7 @@ import { promisify } from 'node:util';
 import { loadConfig } from '../src/config/index.js';
 import { startCoordinatorServer } from '../src/http/start-coordinator-server.js';
 import { createLogger } from '../src/logger.js';
-import { repoRoot } from './loghub.js';
+import { enrolledSandbox } from './sandbox-target.js';
 
 const run = promisify(execFile);
 
@@ -37,14 +37,7 @@ type Timings = { fault_start_source: string | null; mttd_s: number | null; mttr_
 export type TimingsRow = { scenario: string; status: string; category: string | null; timings: Timings | null; recoveryAfterRevertS: number | null; note: string | null };
 
 export async function runTimingsBench(log: (line: string) => void, options: { approve?: boolean; baselineS?: number; observeS?: number } = {}): Promise<TimingsRow[]> {
-  const root = repoRoot();
-  const targetsFile = path.join(root, 'config', 'targets.json');
-  const keysDir = path.join(root, 'config', 'keys');
-  const targets = JSON.parse(await readFile(targetsFile, 'utf8').catch(() => {
-    throw new Error(`${targetsFile} is missing: bring the sandbox up first (npm run sandbox:up, as root)`);
-  })) as { targets: { name: string; host: string; port: number; user: string; key: string; host_keys: string[] }[] };
-  const sandbox = targets.targets.find((t) => t.name === 'sandbox');
-  if (!sandbox) throw new Error(`no target named sandbox in ${targetsFile}: run npm run sandbox:up`);
+  const { sandbox, targetsFile, keysDir } = await enrolledSandbox();
 
   const dir = await mkdtemp(path.join(tmpdir(), 'chaos-bench-timings-'));
   const config = loadConfig({ CHAOS_INCIDENTS_DIR: dir, CHAOS_STATE_DIR: path.join(dir, '.state'), CHAOS_TARGETS_FILE: targetsFile, CHAOS_KEYS_DIR: keysDir, CHAOS_LOG_LEVEL: 'silent', CHAOS_PORT: '0', CHAOS_PDF: 'false' });

@@ -13,7 +13,7 @@
  * or some faults only: node dist/bench/watch-mttd.js net_latency service_kill
  */
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -22,6 +22,7 @@ import { loadConfig } from '../src/config/index.js';
 import { startCoordinatorServer } from '../src/http/start-coordinator-server.js';
 import { createLogger } from '../src/logger.js';
 import { repoRoot } from './loghub.js';
+import { enrolledSandbox } from './sandbox-target.js';
 
 const run = promisify(execFile);
 
@@ -33,14 +34,7 @@ type Fault = { name: string; inject: () => Promise<void>; revert: () => Promise<
 export type WatchMttdRow = { fault: string; mttdS: number | null; breaches: string[]; diagnosis: string | null; incidentId: string | null };
 
 export async function runWatchMttdBench(log: (line: string) => void, only: string[] = []): Promise<WatchMttdRow[]> {
-  const root = repoRoot();
-  const targetsFile = path.join(root, 'config', 'targets.json');
-  const keysDir = path.join(root, 'config', 'keys');
-  const targets = JSON.parse(await readFile(targetsFile, 'utf8').catch(() => {
-    throw new Error(`${targetsFile} is missing: bring the sandbox up first (npm run sandbox:up, as root)`);
-  })) as { targets: { name: string; host: string; user: string; key: string; host_keys: string[] }[] };
-  const sandbox = targets.targets.find((t) => t.name === 'sandbox');
-  if (!sandbox) throw new Error(`no target named sandbox in ${targetsFile}: run npm run sandbox:up`);
+  const { sandbox, targetsFile, keysDir } = await enrolledSandbox();
 
   const dir = await mkdtemp(path.join(tmpdir(), 'chaos-bench-watch-'));
   const knownHosts = path.join(dir, 'known_hosts');
@@ -91,7 +85,7 @@ export async function runWatchMttdBench(log: (line: string) => void, only: strin
   // The sandbox's known-good reference, when one was recorded: what a watch of an enrolled host compares with.
   const stateDir = path.join(dir, 'state');
   await mkdir(path.join(stateDir, 'references'), { recursive: true });
-  const reference = path.join(root, 'config', 'state', 'references', 'sandbox.json');
+  const reference = path.join(repoRoot(), 'config', 'state', 'references', 'sandbox.json');
   const withReference = await copyFile(reference, path.join(stateDir, 'references', 'sandbox.json')).then(() => true, () => false);
 
   const config = loadConfig({ CHAOS_INCIDENTS_DIR: path.join(dir, 'incidents'), CHAOS_STATE_DIR: stateDir, CHAOS_TARGETS_FILE: targetsFile, CHAOS_KEYS_DIR: keysDir, CHAOS_LOG_LEVEL: 'silent', CHAOS_PORT: '0', CHAOS_PDF: 'false' });
