@@ -23,6 +23,7 @@ import { ReferenceStore } from './store/reference-store.js';
 import { AlertService } from './alerts/alert-service.js';
 import { AlertMemoryStore } from './store/alert-memory-store.js';
 import { WatchService } from './watch/watch-service.js';
+import { WatchStore } from './store/watch-store.js';
 import { loadTargets } from './ssh/targets.js';
 
 export type Coordinator = {
@@ -141,8 +142,12 @@ export async function createCoordinator(
     targetsFile: config.CHAOS_TARGETS_FILE,
     keysDir: config.CHAOS_KEYS_DIR,
     references: new ReferenceStore(config.CHAOS_STATE_DIR, log),
+    saved: new WatchStore(config.CHAOS_STATE_DIR, log),
     log,
   });
+  // Watches running when the coordinator last stopped resume in the background (hosts down now are retried).
+  const resumed = await watches.restore();
+  if (resumed.length) log.info({ targets: resumed }, 'Resumed the watches saved before the restart');
   // Halt-all stops the watches too: nothing opens a new incident behind the halt.
   incidents.onHalt(async () => void (await watches.stopAll()));
   return {

@@ -398,7 +398,7 @@ export function buildOpenApi(version: string) {
         post: {
           operationId: 'startWatch',
           tags: ['Alerts and watch'],
-          summary: 'Watch an enrolled target: light sampling over SSH; out of its known-good band for `consecutive` samples, an investigate incident opens by itself',
+          summary: 'Watch an enrolled target: light sampling over SSH; out of its known-good band for `consecutive` samples, an investigate incident opens by itself. Kept across a restart of the coordinator until DELETE or halt-all',
           parameters: [targetParam],
           requestBody: {
             required: false,
@@ -407,7 +407,7 @@ export function buildOpenApi(version: string) {
           responses: { '201': watchView, '400': problem, '404': problem, '409': problem, '502': problem },
         },
         get: { operationId: 'getWatch', tags: ['Alerts and watch'], summary: 'The watch: samples, out-of-band streak, detections and their incidents', parameters: [targetParam], responses: { '200': watchView, '404': problem } },
-        delete: { operationId: 'stopWatch', tags: ['Alerts and watch'], summary: 'Stop watching (a running investigation goes on)', parameters: [targetParam], responses: { '200': watchView, '404': problem } },
+        delete: { operationId: 'stopWatch', tags: ['Alerts and watch'], summary: 'Stop watching (a running investigation goes on); the watch no longer resumes after a restart', parameters: [targetParam], responses: { '200': watchView, '404': problem } },
       },
       '/watches': { get: { operationId: 'listWatches', tags: ['Alerts and watch'], summary: 'Every watch, running or stopped', responses: { '200': json('Watches') } } },
       '/halt': { post: { operationId: 'haltAll', tags: ['Control'], summary: 'Revert every active incident now (idempotent)', responses: { '200': json('Halted ids') } } },

@@ -45,3 +45,9 @@ export const WatchView = z.object({
   error: z.string().nullable(),
 });
 export type WatchView = z.infer<typeof WatchView>;
+
+/** A watch as `watches.json` keeps it across a restart of the coordinator. */
+export const SavedWatch = z.object({ target: z.string().min(1).max(64), options: WatchOptions, since: z.string() });
+export type SavedWatch = z.infer<typeof SavedWatch>;
+export const SavedWatchesFile = z.object({ format_version: z.literal(1), watches: z.array(SavedWatch).max(1_000) });
+export type SavedWatchesFile = z.infer<typeof SavedWatchesFile>;

@@ -10,8 +10,9 @@ import { connectTarget } from '../ssh/connect-target.js';
 import { buildCommand } from '../ssh/quote.js';
 import { loadTargets } from '../ssh/targets.js';
 import type { ReferenceStore } from '../store/reference-store.js';
+import type { WatchStore } from '../store/watch-store.js';
 import { hostOf } from '../alerts/match-target.js';
-import { WatchOptions, type WatchView } from './schema.js';
+import { WatchOptions, type SavedWatch, type WatchView } from './schema.js';
 import { Watcher, type WatchLink } from './watcher.js';
 
 /** What watch mode needs of the incident service and its store. */
@@ -27,6 +28,8 @@ export type WatchServiceDeps = {
   keysDir: string;
   references: ReferenceStore;
   log: Logger;
+  /** Where running watches are kept across a restart; none: they end with the process (the CLI). */
+  saved?: WatchStore;
   /** Replaces the SSH link (tests of the service without a host). */
   connect?: (target: string) => Promise<WatchLink>;
 };
@@ -56,14 +59,7 @@ export class WatchService {
     }
     if (!this.accepting) throw new ConflictError('The coordinator is shutting down and starts no watch');
     if (this.watchers.has(target)) throw new ConflictError(`${target} is already watched; stop that watch first`);
-    const log = this.deps.log.child({ watch: target });
-    const watcher = new Watcher({
-      target,
-      options: parsed.data,
-      connect: () => (this.deps.connect ?? ((name: string) => this.sshLink(name, log)))(target),
-      investigate: (detection) => this.investigate(target, detection),
-      log,
-    });
+    const watcher = this.watcher(target, parsed.data);
     // Claimed before the first await: two requests for one target cannot both start a watch.
     this.watchers.set(target, watcher);
     try {
@@ -74,17 +70,32 @@ export class WatchService {
       throw error;
     }
     this.finished.delete(target);
-    log.info({ options: parsed.data }, 'Watching target');
+    await this.persist();
+    this.deps.log.info({ watch: target, options: parsed.data }, 'Watching target');
     return watcher.view();
   }
 
+  /**
+   * Watches again what was watched when the coordinator last stopped. Each resumes in the
+   * background: a host down now is retried with backoff, never dropped. Returns the targets.
+   */
+  async restore(): Promise<string[]> {
+    const saved = (await this.deps.saved?.load()) ?? [];
+    const resumed: string[] = [];
+    for (const entry of saved) {
+      if (!TARGET_NAME.test(entry.target) || this.watchers.has(entry.target) || !this.accepting) continue;
+      const watcher = this.watcher(entry.target, entry.options, new Date(entry.since));
+      this.watchers.set(entry.target, watcher);
+      watcher.resume();
+      resumed.push(entry.target);
+    }
+    return resumed;
+  }
+
+  /** DELETE: the watch stops and is not resumed after a restart. */
   async stop(target: string): Promise<WatchView> {
-    const watcher = this.watchers.get(target);
-    if (!watcher) throw new NotFoundError(`${JSON.stringify(target.slice(0, 80))} is not being watched`);
-    await watcher.stop();
-    this.watchers.delete(target);
-    const view = watcher.view();
-    this.finished.set(target, view);
+    const view = await this.end(target);
+    await this.persist();
     return view;
   }
 
@@ -99,17 +110,51 @@ export class WatchService {
     return view;
   }
 
-  /** Halt: every watch stops (new ones may start after). */
+  /** Halt: every watch stops and none resumes after a restart (new ones may start after). */
   async stopAll(): Promise<string[]> {
     const targets = [...this.watchers.keys()];
-    await Promise.all(targets.map((t) => this.stop(t).catch(() => undefined)));
+    await Promise.all(targets.map((t) => this.end(t).catch(() => undefined)));
+    await this.persist();
     return targets;
   }
 
-  /** Shutdown: stop every watch and accept no new one. */
+  /** Shutdown: stop every watch and accept no new one; the saved watches resume on the next start. */
   async close(): Promise<void> {
     this.accepting = false;
-    await this.stopAll();
+    await this.deps.saved?.save(this.saved()).catch((error: unknown) => this.deps.log.warn({ err: error }, 'Could not save the watches'));
+    await Promise.all([...this.watchers.keys()].map((t) => this.end(t).catch(() => undefined)));
+  }
+
+  private watcher(target: string, options: WatchOptions, since?: Date): Watcher {
+    const log = this.deps.log.child({ watch: target });
+    return new Watcher({
+      target,
+      options,
+      connect: () => (this.deps.connect ?? ((name: string) => this.sshLink(name, log)))(target),
+      investigate: (detection) => this.investigate(target, detection),
+      log,
+      ...(since && !Number.isNaN(since.getTime()) ? { since } : {}),
+    });
+  }
+
+  private async end(target: string): Promise<WatchView> {
+    const watcher = this.watchers.get(target);
+    if (!watcher) throw new NotFoundError(`${JSON.stringify(target.slice(0, 80))} is not being watched`);
+    await watcher.stop();
+    this.watchers.delete(target);
+    const view = watcher.view();
+    this.finished.set(target, view);
+    return view;
+  }
+
+  private saved(): SavedWatch[] {
+    return [...this.watchers.values()].map((w) => w.view()).map((v) => ({ target: v.target, options: v.options, since: v.started_at }));
+  }
+
+  /** The running watches, as a restart should find them; a failed save is logged, the watch runs on. */
+  private async persist(): Promise<void> {
+    if (!this.accepting) return;
+    await this.deps.saved?.save(this.saved()).catch((error: unknown) => this.deps.log.warn({ err: error }, 'Could not save the watches; they will not resume after a restart'));
   }
 
   private async investigate(target: string, detection: { detected_at: string; breaches: { key: string; detail: string }[] }): Promise<string> {

@@ -34,6 +34,8 @@ export type WatcherDeps = {
   fetchProbe?: (url: string, timeoutMs: number) => Promise<WatchProbe>;
   log: Logger;
   now?: () => Date;
+  /** When the watch began, if before this watcher (a watch resumed after a restart of the coordinator). */
+  since?: Date;
 };
 
 /** Waits between restarts of a sampler that ended: doubling, capped. */
@@ -69,13 +71,22 @@ export class Watcher {
   private loop: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: WatcherDeps) {
-    this.startedAt = this.now();
+    this.startedAt = deps.since ?? this.now();
   }
 
   /** Connects and starts sampling; rejects when the first connection fails (nothing is left running). */
   async start(): Promise<void> {
     this.link = await this.deps.connect();
     this.startSampler();
+  }
+
+  /**
+   * Starts a watch saved before a restart of the coordinator: a host that cannot be reached now
+   * is tried again with backoff (state `reconnecting`, the reason in `error`) rather than refused.
+   */
+  resume(): void {
+    this.state = 'reconnecting';
+    void this.restart();
   }
 
   /** Stops sampling and closes the connection; idempotent. */

@@ -1,4 +1,5 @@
-import { readFile, readdir } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { startTestServer, waitForIncident, type TestServer } from '../../fixtures/coordinator.js';
 import { ensureSandbox, onSandbox } from '../../fixtures/sandbox.js';
@@ -69,4 +70,29 @@ describe('watch mode on the sandbox host', () => {
     const list = (await (await fetch(`${server.url}/watches`)).json()) as { watches: WatchView[] };
     expect(list.watches).toEqual([expect.objectContaining({ target: 'sandbox', state: 'stopped' })]);
   }, 150_000);
+
+  it('when the coordinator restarts while watching, then the new one watches the sandbox again by itself', async () => {
+    const sandbox = await ensureSandbox();
+    const stateDir = await mkdtemp(path.join(os.tmpdir(), 'chaos-watch-restart-'));
+    const env = { CHAOS_TARGETS_FILE: sandbox.targetsFile, CHAOS_KEYS_DIR: sandbox.keysDir, CHAOS_PDF: 'false', CHAOS_STATE_DIR: stateDir };
+    let second: TestServer | undefined;
+    try {
+      const first = await startTestServer(env);
+      const started = await fetch(`${first.url}/targets/sandbox/watch`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ interval_s: 1, cooldown_s: 900 }) });
+      expect(started.status).toBe(201);
+      const { started_at: startedAt } = (await started.json()) as { started_at: string };
+      await first.stop();
+
+      second = await startTestServer(env);
+      const url = second.url;
+      const resumed = await poll('the watch to resume', 30_000, async () => {
+        const view = (await (await fetch(`${url}/targets/sandbox/watch`)).json()) as WatchView & { started_at: string; options: { cooldown_s: number } };
+        return view.state === 'watching' && view.samples >= 1 ? view : null;
+      });
+      expect(resumed).toMatchObject({ started_at: startedAt, options: { interval_s: 1, cooldown_s: 900 } });
+    } finally {
+      await second?.stop();
+      await rm(stateDir, { recursive: true, force: true });
+    }
+  }, 90_000);
 });
