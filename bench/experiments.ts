@@ -1,9 +1,11 @@
 /**
  * Against the sandbox host (npm run sandbox:up first, as root): every example experiment in
- * examples/experiments/ run with `runs: 3` (short windows: settle_s 2) through the experiment
- * service, and per scenario the MTTD and MTTR p50/p95 over the runs, detection rate, diagnosis
- * accuracy, resilience score, whether the steady state held, and the wall time. Live hosts are
- * shared: the whole bench runs under the machine-wide lock (/tmp/chaos-live.lock, via flock).
+ * examples/experiments/ run with `runs: 3` through the experiment service, each with its own
+ * windows and settle_s (a 2 s settle forced on every example left the host busy with the run
+ * before, and the steady state before the next run did not hold), and per scenario the MTTD and
+ * MTTR p50/p95 over the runs, detection rate, diagnosis accuracy, resilience score, whether the
+ * steady state held, and the wall time. Live hosts are shared: the whole bench runs under the
+ * machine-wide lock (/tmp/chaos-live.lock, taken here with flock -o: do not wrap it in another).
  *
  * Run: `npm run bench -- --only experiments` or `node dist/bench/experiments.js [runs] [file...]`.
  */
@@ -27,7 +29,8 @@ export type ExperimentBenchRow = { file: string; scenario: string | null; summar
 export async function runExperimentsBench(log: (line: string) => void, runs = 3): Promise<void> {
   const script = fileURLToPath(import.meta.url);
   await new Promise<void>((resolve, reject) => {
-    const child = spawn('flock', ['-w', '1500', LIVE_LOCK, process.execPath, script, String(runs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // -o: the lock is not inherited by what the bench starts (a daemon outliving it would keep the lock).
+    const child = spawn('flock', ['-o', '-w', '1500', LIVE_LOCK, process.execPath, script, String(runs)], { stdio: ['ignore', 'pipe', 'inherit'] });
     child.stdout.setEncoding('utf8');
     let pending = '';
     child.stdout.on('data', (chunk: string) => {
@@ -61,7 +64,7 @@ export async function benchExperiments(log: (line: string) => void, runs: number
   const rows: ExperimentBenchRow[] = [];
   try {
     for (const file of files) {
-      const experiment = { ...parseExperiment(await readFile(file, 'utf8'), file), settle_s: 2 };
+      const experiment = parseExperiment(await readFile(file, 'utf8'), file);
       const started = performance.now();
       const { done } = await coordinator.experiments.start(experiment, { runs });
       const summary = await done;

@@ -7,7 +7,7 @@
  * request's scheduled time and its dispatch, what users got (successful responses per second,
  * error rate) and the latency percentiles measured from the scheduled send time.
  *
- * Run: `flock -w 1500 /tmp/chaos-live.lock npm run bench -- --only load-rate`.
+ * Run: `flock -o -w 1500 /tmp/chaos-live.lock npm run bench -- --only load-rate`.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
