@@ -107,10 +107,13 @@ function verdict(s: ExperimentSummary, dir: string): string {
     lines.push(`Detection:    ${pct(a.detection_rate)}; diagnosis accuracy ${pct(a.diagnosis_accuracy)}`);
     lines.push(`MTTD:         p50 ${secs(a.mttd_s.p50)}, p95 ${secs(a.mttd_s.p95)}, p99 ${secs(a.mttd_s.p99)}`);
     lines.push(`MTTR:         p50 ${secs(a.mttr_s.p50)}, p95 ${secs(a.mttr_s.p95)}, p99 ${secs(a.mttr_s.p99)}`);
+    const refused = s.runs.filter((r) => r.incident_id !== null && r.fault.injected_at === null);
+    if (refused.length) lines.push(`Faults:       NOT injected in ${refused.length} of ${s.runs.length} run${s.runs.length === 1 ? '' : 's'} (why: below)`);
   }
   for (const r of [...(s.baseline ? [s.baseline] : []), ...s.runs]) {
     const label = r.kind === 'baseline' ? 'baseline' : `run ${r.run}`;
-    lines.push(`  ${label.padEnd(9)} ${r.held ? 'held    ' : 'NOT HELD'} ${r.incident_id ?? '(no fault)'}${r.diagnosis ? ` ${r.diagnosis.category ?? 'no diagnosis'}${r.diagnosis.matched ? ' (matched)' : ' (did not match)'}` : ''}${r.safeguard ? ` safeguard ${r.safeguard.probe}` : ''}`);
+    const diagnosis = r.diagnosis ? ` ${r.diagnosis.category ?? 'no diagnosis'}${r.diagnosis.matched ? ' (matched)' : ' (did not match)'}` : '';
+    lines.push(`  ${label.padEnd(9)} ${r.held ? 'held    ' : 'NOT HELD'} ${r.incident_id ?? '(no fault)'}${diagnosis}${r.safeguard ? ` safeguard ${r.safeguard.probe}` : ''}${r.error ? `\n            ${r.error}` : ''}`);
   }
   lines.push(`Outputs:      ${dir}/ (report.md, report.pdf, summary.json, junit.xml, load.csv, runs.csv)`, '');
   return lines.join('\n');

@@ -92,9 +92,10 @@ export function runFigures(obs: RunObservation, records: readonly LoadRecord[], 
     mttr_s: timings.mttr_s,
     mttd_source: timings.mttd_source,
     mttr_source: timings.mttr_source,
-    diagnosis: first && facts ? diagnosisMatch(first.scenario, first.args, facts.record) : null,
+    // A fault that never went in leaves nothing to diagnose: no diagnosis, rather than a miss.
+    diagnosis: first && facts?.injected_at ? diagnosisMatch(first.scenario, first.args, facts.record) : null,
     safeguard: obs.safeguard,
-    error: obs.error ?? (facts && facts.record.status === 'failed' ? `incident ${facts.record.id} failed: ${facts.record.error ?? 'unknown error'}` : null),
+    error: obs.error ?? incidentError(facts),
   };
   return { ...figures, held: runHeld(figures) };
 }
@@ -116,6 +117,13 @@ function fromTimings(facts: IncidentFacts | null): { mttd_s: number | null; mttr
   const mttd = pick(timings?.mttd_s, traceMttd);
   const mttr = pick(timings?.mttr_s, traceMttr);
   return { mttd_s: mttd.value, mttr_s: mttr.value, mttd_source: mttd.source, mttr_source: mttr.source };
+}
+
+/** Why the run's incident failed, saying first when its fault never went in (a script that refused, say). */
+function incidentError(facts: IncidentFacts | null): string | null {
+  if (!facts || facts.record.status !== 'failed') return null;
+  const why = `incident ${facts.record.id} failed: ${facts.record.error ?? 'unknown error'}`;
+  return facts.injected_at ? why : `fault not injected: ${why}`;
 }
 
 function mttrFromTrace(facts: IncidentFacts): number | null {

@@ -93,6 +93,8 @@ export function experimentMarkdown(summary: ExperimentSummary, experiment: Exper
   out.push('## Verdict', '');
   if (a) {
     out.push(`- Steady state **${a.all_held ? 'held (or was restored) in every run' : 'was NOT held in every run'}**`);
+    const refused = summary.runs.filter((r) => r.incident_id !== null && r.fault.injected_at === null);
+    if (refused.length) out.push(`- Fault **not injected** in ${refused.length} of ${summary.runs.length} run${summary.runs.length === 1 ? '' : 's'}: nothing was tested there (why: under Runs)`);
     out.push(`- Resilience score: ${pct(a.resilience_score)} (weighted share of probe checks within tolerance)`);
     out.push(`- Detection rate: ${pct(a.detection_rate)}; diagnosis accuracy: ${pct(a.diagnosis_accuracy)}`);
     out.push(`- MTTD p50 / p95 / p99: ${secs(a.mttd_s.p50)} / ${secs(a.mttd_s.p95)} / ${secs(a.mttd_s.p99)}`);
@@ -119,7 +121,11 @@ export function experimentMarkdown(summary: ExperimentSummary, experiment: Exper
   out.push('|---|---|---|---|---|---|---|');
   for (const r of allRuns(summary)) {
     const d = r.diagnosis;
-    const diag = d ? `${cell(d.category ?? 'none')}${d.culprit ? ` (${cell(d.culprit)})` : ''}: ${d.matched ? 'matched' : `expected ${cell(d.expected_category ?? '?')}${d.expected_culprit ? ` / ${cell(d.expected_culprit)}` : ''}`}` : '–';
+    const diag = d
+      ? `${cell(d.category ?? 'none')}${d.culprit ? ` (${cell(d.culprit)})` : ''}: ${d.matched ? 'matched' : `expected ${cell(d.expected_category ?? '?')}${d.expected_culprit ? ` / ${cell(d.expected_culprit)}` : ''}`}`
+      : r.incident_id && !r.fault.injected_at
+        ? 'fault not injected'
+        : '–';
     out.push(`| ${runLabel(r)} | ${r.incident_id ? `\`${r.incident_id}\`` : '–'} | ${met(r, 'before')} / ${met(r, 'during')} / ${met(r, 'after')} | ${secs(r.mttd_s)} | ${secs(r.mttr_s)} | ${diag} | ${r.held ? 'yes' : '**no**'} |`);
   }
   if (allRuns(summary).some((r) => r.load)) {

@@ -88,6 +88,7 @@ export const RunFigures = z.object({
   /** Where each came from: the incident's own timings, or its trace and metrics (see figures.ts). */
   mttd_source: TimingSource,
   mttr_source: TimingSource,
+  /** Null when there was no fault to diagnose: a baseline run, or a fault that did not go in (see error). */
   diagnosis: z
     .object({
       expected_category: RootCauseCategory.nullable(),
@@ -114,9 +115,9 @@ export const Aggregate = z.object({
   runs: z.number().int(),
   mttd_s: Quantiles,
   mttr_s: Quantiles,
-  /** Share of runs whose fault the pipeline noticed (diagnosed as anything but healthy). */
+  /** Share of runs whose fault went in that the pipeline noticed (diagnosed as anything but healthy); null when no fault went in. */
   detection_rate: z.number().nullable(),
-  /** Share of runs whose diagnosis named the injected fault's category (and culprit, when expected). */
+  /** Share of runs whose fault went in whose diagnosis named its category (and culprit, when expected). */
   diagnosis_accuracy: z.number().nullable(),
   /** Weighted share of probe checks that stayed within tolerance, over every run and phase. */
   resilience_score: z.number().nullable(),

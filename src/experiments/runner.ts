@@ -134,7 +134,8 @@ async function oneRun(state: ExperimentRunState, experiment: Experiment, index: 
         await say('incident', `waiting for incident ${incident.id} to revert and report`, incident.id);
         const final = await incident.done;
         incident.facts = await incidentFacts(deps.incidentStore, incident.id);
-        await say('incident', `incident ${final.id} ${final.status}${final.outcome ? `: ${final.outcome.category}${final.outcome.culprit ? ` (${final.outcome.culprit})` : ''}` : ''}; chaos ${final.chaos.state}`, final.id);
+        const found = final.outcome ? `: ${final.outcome.category}${final.outcome.culprit ? ` (${final.outcome.culprit})` : ''}` : final.error ? `: ${final.error}` : '';
+        await say('incident', `incident ${final.id} ${final.status}${found}; chaos ${final.chaos.state}`, final.id);
       }
     } finally {
       guard.stop();
@@ -193,8 +194,14 @@ async function runMethod(m: MethodContext): Promise<boolean> {
       obs.incidents.push(started);
       await say('inject', `step ${i + 1}: ${step.scenario} on ${step.target ?? experiment.targets[0]} through incident ${started.id}`, started.id);
       const injected = await waitForInjection(m.deps.incidents, started.id, signal);
-      await say('inject', injected ? `fault in place (incident ${started.id})` : `incident ${started.id} ended before its fault was in place`, started.id);
-      if (injected) m.guard.watch(started.id);
+      if (injected) {
+        await say('inject', `fault in place (incident ${started.id})`, started.id);
+        m.guard.watch(started.id);
+      } else {
+        // The incident has ended (or is ending): its final record says why the fault did not go in.
+        const why = await started.done.then((record) => record.error, errorMessage);
+        await say('inject', `fault NOT injected: incident ${started.id} ended before its fault was in place${why ? `: ${why}` : ''}`, started.id);
+      }
     } else if (step.type === 'wait') {
       await say('method', `step ${i + 1}: wait ${step.seconds} s`);
       await sleep(step.seconds * 1000, undefined, { signal });
@@ -420,7 +427,14 @@ class ExperimentRunState {
     const runs = figures.kind === 'baseline' ? others : [...others, figures];
     this.summary = { ...this.summary, runs, baseline, aggregate: runs.length ? aggregate(runs) : null };
     await this.deps.store.saveSummary(this.summary);
-    await this.event(figures.run, figures.kind, 'run_done', `${figures.kind === 'baseline' ? 'baseline run' : `run ${figures.run}`}: steady state ${figures.held ? 'held' : 'not held'}${figures.mttd_s !== null ? `, MTTD ${figures.mttd_s} s` : ''}${figures.mttr_s !== null ? `, MTTR ${figures.mttr_s} s` : ''}${figures.diagnosis ? `, diagnosis ${figures.diagnosis.matched ? 'matched' : 'did not match'}` : ''}`);
+    const parts = [
+      `steady state ${figures.held ? 'held' : 'not held'}`,
+      ...(figures.mttd_s !== null ? [`MTTD ${figures.mttd_s} s`] : []),
+      ...(figures.mttr_s !== null ? [`MTTR ${figures.mttr_s} s`] : []),
+      ...(figures.diagnosis ? [`diagnosis ${figures.diagnosis.matched ? 'matched' : 'did not match'}`] : []),
+      ...(figures.error ? [figures.error] : []),
+    ];
+    await this.event(figures.run, figures.kind, 'run_done', `${figures.kind === 'baseline' ? 'baseline run' : `run ${figures.run}`}: ${parts.join(', ')}`);
   }
 
   fail(error: unknown, signal: AbortSignal): void {
@@ -440,7 +454,9 @@ class ExperimentRunState {
     };
     await this.event(this.summary.progress.run, null, 'outputs', 'writing load.csv, junit.xml, the report and the exports');
     try {
-      await writeOutputs(this.summary, experiment, records, this.deps.store, this.deps.output);
+      // The report states the verdict it is part of (summary.json says running until the files are there).
+      const ending = { ...this.summary, status: this.failure?.status ?? 'completed', error: this.failure?.message ?? null, finished_at: new Date().toISOString() } satisfies ExperimentSummary;
+      await writeOutputs(ending, experiment, records, this.deps.store, this.deps.output);
     } catch (error) {
       this.fail(error, new AbortController().signal);
     }

@@ -131,7 +131,11 @@ export function resilienceScore(checks: readonly Pick<ProbeCheck, 'ok' | 'weight
   return round(checks.filter((c) => c.ok).reduce((sum, c) => sum + c.weight, 0) / total, 4);
 }
 
-/** The statistics over the runs with a fault (a baseline run is compared against, not counted). */
+/**
+ * The statistics over the runs with a fault (a baseline run is compared against, not counted).
+ * Detection and diagnosis accuracy count the runs whose fault went in (those with a diagnosis to
+ * judge): a fault the host refused is not a fault the pipeline missed.
+ */
 export function aggregate(runs: readonly RunFigures[]): Aggregate {
   const faulted = runs.filter((r) => r.kind === 'experiment');
   const numbers = (pick: (r: RunFigures) => number | null) => faulted.map(pick).filter((v): v is number => v !== null);
@@ -141,8 +145,8 @@ export function aggregate(runs: readonly RunFigures[]): Aggregate {
     runs: faulted.length,
     mttd_s: quantiles(numbers((r) => r.mttd_s)),
     mttr_s: quantiles(numbers((r) => r.mttr_s)),
-    detection_rate: share(diagnosed.filter((r) => r.diagnosis!.category !== null && r.diagnosis!.category !== 'healthy').length, faulted.length),
-    diagnosis_accuracy: share(diagnosed.filter((r) => r.diagnosis!.matched).length, faulted.length),
+    detection_rate: share(diagnosed.filter((r) => r.diagnosis!.category !== null && r.diagnosis!.category !== 'healthy').length, diagnosed.length),
+    diagnosis_accuracy: share(diagnosed.filter((r) => r.diagnosis!.matched).length, diagnosed.length),
     resilience_score: resilienceScore(faulted.flatMap((r) => [...r.steady_state.before.checks, ...r.steady_state.during.checks, ...r.steady_state.after.checks])),
     all_held: runs.length > 0 && runs.every((r) => r.held),
   };

@@ -149,6 +149,8 @@ describe('experiment runner on an in-process victim', () => {
     expect(csv.some((l) => l.endsWith(',false,,ECONNREFUSED'))).toBe(true);
     const names = (await store.listOutputs(summary.experiment_id)).map((o) => o.name);
     expect(names).toEqual(expect.arrayContaining(['summary.json', 'experiment.yaml', 'events.jsonl', 'runs.csv', 'runs.json', 'report.md', 'charts/throughput.svg', 'charts/compare-throughput.svg']));
+    // The report states the verdict it belongs to, not the "running" of the moment it was written.
+    expect((await store.readOutput(summary.experiment_id, 'report.md')).toString()).toContain('status **completed**');
     const events = await store.readEvents(summary.experiment_id);
     expect(events.map((e) => e.step)).toEqual(expect.arrayContaining(['steady_state_before', 'inject', 'probe', 'incident', 'steady_state_after', 'run_done', 'done']));
   }, 90_000);
@@ -203,5 +205,8 @@ describe('experiment runner on an in-process victim', () => {
     expect(victim.running).toBe(true);
     const names = (await coordinator.experiments.store.listOutputs(id)).map((o) => o.name);
     expect(names).toEqual(expect.arrayContaining(['summary.json', 'junit.xml', 'report.md', 'load.csv']));
+    const report = (await coordinator.experiments.store.readOutput(id, 'report.md')).toString();
+    expect(report).toContain('status **aborted**');
+    expect(report).toMatch(/The experiment aborted: .*halted by request/);
   }, 60_000);
 });

@@ -107,6 +107,13 @@ describe('run figures', () => {
     expect(f.load?.during).toMatchObject({ start: at(15), end: at(25) });
   });
 
+  it('when the host refused the fault (the script failed, nothing went in), then the run has no diagnosis to judge and its error says the fault was not injected and why', () => {
+    const why = 'net_latency could not start: net_latency: the kernel has no netem qdisc (sch_netem); cannot inject latency on this host';
+    const f = runFigures(observation({ injected_at: null, time_to_detect_s: null, recovered: null }, { status: 'failed', outcome: null, error: why }), records(), experiment);
+    expect(f).toMatchObject({ diagnosis: null, mttd_s: null, held: false, fault: { injected_at: null } });
+    expect(f.error).toBe(`fault not injected: incident inc-20261201-000000-abcdefghij failed: ${why}`);
+  });
+
   it.each([
     ['disk_fill', { path: '/var/tmp/fill' }, '/var', true],
     ['disk_fill', { path: '/var/tmp/fill' }, '/srv', false],

@@ -73,4 +73,11 @@ describe('experiment statistics', () => {
     expect(a.resilience_score).toBe(0.8889);
     expect(a.all_held).toBe(true);
   });
+
+  it('when the fault did not go in for some runs, then detection and accuracy count only the runs with a fault to diagnose, and none is n/a', () => {
+    const refused = runFixture({ run: 2, held: false, diagnosis: null, mttd_s: null, mttr_s: null, fault: { injected_at: null, reverted_at: null, detail: 'net_latency {}' }, error: 'fault not injected: …' });
+    const a = aggregate([runFixture({ run: 1 }), refused]);
+    expect(a).toMatchObject({ runs: 2, detection_rate: 1, diagnosis_accuracy: 1, all_held: false });
+    expect(aggregate([refused, { ...refused, run: 3 }])).toMatchObject({ detection_rate: null, diagnosis_accuracy: null, all_held: false });
+  });
 });
