@@ -214,6 +214,9 @@ function summary(r: IncidentRecord) {
     error: r.error,
     // The experiment run that opened it (links: /experiments/:id), or null.
     experiment: r.experiment ?? null,
+    // What opened it: a person, an alert (its name and whether it has resolved), or watch mode.
+    trigger: r.trigger ?? 'manual',
+    alert: r.alert ? { name: r.alert.name, fired_at: r.alert.fired_at, resolved_at: r.alert.resolved_at, runbook_url: r.alert.runbook_url } : null,
   };
 }
 

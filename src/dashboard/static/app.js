@@ -195,7 +195,7 @@ async function refreshList() {
         h(
           'a',
           { class: ['incident-row', i.incident_id === state.selected && 'selected'], href: `#/incidents/${i.incident_id}`, dataset: { incidentId: i.incident_id }, 'aria-current': i.incident_id === state.selected ? 'true' : undefined },
-          h('span', { class: 'row-top' }, h('span', { class: 'row-scenario' }, i.scenario), h('span', { class: `badge status status-${i.status}` }, i.status)),
+          h('span', { class: 'row-top' }, h('span', { class: 'row-scenario' }, i.scenario), triggerBadge(i), h('span', { class: `badge status status-${i.status}` }, i.status)),
           h(
             'span',
             { class: 'row-bottom' },
@@ -206,6 +206,13 @@ async function refreshList() {
       ),
     ),
   );
+}
+
+/** An incident opened by an alert or by watch mode says so in the list (a person's: nothing). */
+function triggerBadge(i) {
+  if (i.trigger === 'alert') return h('span', { class: 'badge trigger', title: i.alert?.resolved_at ? `alert resolved ${formatTime(i.alert.resolved_at)}` : 'alert firing' }, `alert ${i.alert?.name ?? ''}`.trim());
+  if (i.trigger === 'watch') return h('span', { class: 'badge trigger', title: 'opened by watch mode' }, 'watch');
+  return null;
 }
 
 // ---- one incident ---------------------------------------------------------------------------
