@@ -195,6 +195,12 @@ export const Culprit = z.object({
   kind: z.enum(['process', 'mount', 'interface', 'service', 'db_application']),
   name: z.string(),
   pid: z.number().int().optional(),
+  /**
+   * Every process the evidence blames, heaviest first (`pid` is the first): those of the
+   * culprit's program whose CPU or RSS grew, or that hold the resource. A fix stops exactly
+   * these, never another process that happens to share the name (a `python3` web app).
+   */
+  pids: z.array(z.number().int()).optional(),
   /** The executable behind a process culprit, when the host let us read it. */
   exe: z.string().optional(),
   /** The port a service culprit listens (or listened) on. */

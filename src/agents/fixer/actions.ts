@@ -71,7 +71,9 @@ function limitActions(culprit: Culprit): FixAction[] {
   ];
 }
 
+/** The processes the evidence blamed (`pids`); culprits recorded before it existed list them in their detail. */
 function pidsOf(culprit: Culprit): number[] {
+  if (culprit.pids?.length) return culprit.pids.filter((n) => Number.isInteger(n) && n > 1);
   const listed = /pids ([\d, ]+)/.exec(culprit.detail ?? '')?.[1];
   const pids = listed ? listed.split(',').map((s) => Number(s.trim())).filter((n) => Number.isInteger(n) && n > 1) : [];
   if (!pids.length && culprit.pid && culprit.pid > 1) pids.push(culprit.pid);

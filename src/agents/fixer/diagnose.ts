@@ -1,5 +1,5 @@
 import type { Evidence } from '../../evidence/schema.js';
-import type { Diagnosis, Hypothesis, LogFindings, MetricFindings } from '../findings.js';
+import type { Diagnosis, EvidenceRef, Hypothesis, LogFindings, MetricFindings } from '../findings.js';
 import { planActions } from './actions.js';
 import { clamp, Facts, round, type Candidate, type Signal } from './facts.js';
 import { checkHealth } from './health.js';
@@ -26,8 +26,7 @@ const RULES = [cpu, memory, disk, network, service, database, resourceLimit];
 export function diagnose(evidence: Evidence, logs: LogFindings | undefined, metrics: MetricFindings | undefined): Diagnosis {
   const facts = new Facts(evidence, logs, metrics);
   const candidates: Candidate[] = RULES.map((rule) => rule(facts));
-  const hypotheses: Hypothesis[] = candidates
-    .map((c) => ({ category: c.category, confidence: confidenceOf(c.signals), culprit: c.culprit, evidence: ordered(c.signals).map((s) => s.ref) }))
+  const hypotheses: Hypothesis[] = explainAway(candidates, candidates.map((c) => ({ category: c.category, confidence: confidenceOf(c.signals), culprit: c.culprit, evidence: ordered(c.signals).map((s) => s.ref) })))
     .filter((h) => h.confidence > 0)
     .sort((a, b) => b.confidence - a.confidence);
 
@@ -73,6 +72,25 @@ export function diagnose(evidence: Evidence, logs: LogFindings | undefined, metr
     strongest_evidence: doubts,
     actions: planActions('unknown', null, evidence),
   };
+}
+
+/**
+ * One process that leaks and burns CPU doing it is one fault, a leak: writing the pages it
+ * allocates costs CPU. When the memory hypothesis rests on a leak (primary process evidence) and
+ * the CPU hypothesis blames nothing but the leaking processes, the CPU hypothesis ranks below
+ * the leak and says why. CPU burnt by any other process stays a hypothesis of its own.
+ */
+function explainAway(candidates: Candidate[], hypotheses: Hypothesis[]): Hypothesis[] {
+  const leak = candidates.find((c) => c.category === 'memory_pressure' && c.signals.some((s) => s.primary && s.strength > 0 && s.ref.kind === 'process'));
+  const memory = hypotheses.find((h) => h.category === 'memory_pressure');
+  const leakers = new Set(leak?.culprit?.pids ?? (leak?.culprit?.pid ? [leak.culprit.pid] : []));
+  if (!memory || !leakers.size) return hypotheses;
+  return hypotheses.map((h) => {
+    const blamed = h.culprit?.kind === 'process' ? (h.culprit.pids ?? (h.culprit.pid ? [h.culprit.pid] : [])) : [];
+    if (h.category !== 'cpu_saturation' || !blamed.length || !blamed.every((pid) => leakers.has(pid)) || h.confidence < memory.confidence) return h;
+    const why: EvidenceRef = { kind: 'process', ref: `explained:memory_pressure:${blamed[0]}`, detail: `the CPU ${h.culprit!.name} (pid ${blamed.join(', ')}) uses is spent growing its memory: the leak explains it` };
+    return { ...h, confidence: round(Math.max(0, memory.confidence - 0.05)), evidence: [...h.evidence, why] };
+  });
 }
 
 /** Primary evidence first, strongest first: the first line of a diagnosis is its best reason. */

@@ -32,26 +32,87 @@ export function processName(p: { comm: string; argv0?: string }): string {
   return base || p.comm;
 }
 
-/** Processes of one name, added up: two workers of one runaway are one culprit. */
-export type ProcessGroup = { name: string; comm: string; exe?: string; pids: number[]; total: number; sample: ProcessAttribution };
+/**
+ * Interpreters and runtimes: their name says which language runs, not which program. Two
+ * `python3` processes running different scripts (a web app, a leaking batch job, a metrics
+ * collector) are different programs and must never be added up into one culprit.
+ */
+const RUNTIME = /^(python[\d.]*|pypy[\d.]*|perl[\d.]*|ruby[\d.]*|node|nodejs|deno|bun|java|php[\d.]*|php-cgi|lua[\d.]*|luajit|Rscript|bash|sh|dash|zsh|ksh|pwsh|tclsh[\d.]*|erl|beam\.smp|dotnet|mono)$/;
+/** Runtime options whose next word is a value, not the program (java -cp LIB Main, python -W ignore app.py). */
+const OPTION_WITH_VALUE = new Set(['-cp', '-classpath', '--class-path', '-W', '-X', '--require', '-r', '-e', '-c']);
+/** Runtime options whose next word is the program itself (python -m pkg, java -jar app.jar). */
+const OPTION_PROGRAM = new Set(['-m', '-jar']);
 
-export function groupByName(items: ProcessAttribution[], value: (p: ProcessAttribution) => number): ProcessGroup[] {
+/**
+ * Which program a process runs: its name as `ps` shows it, and for an interpreter the script or
+ * module it runs (`python3 victim_api.py`, `java app.jar`); without a command line, the name.
+ */
+export function programOf(p: { comm: string; argv0?: string; args?: string }): string {
+  const name = processName(p);
+  if (!RUNTIME.test(name) || !p.args) return name;
+  const words = p.args.trim().split(/\s+/).slice(1);
+  for (let i = 0; i < words.length; i += 1) {
+    const w = words[i]!;
+    if (OPTION_PROGRAM.has(w)) return words[i + 1] ? `${name} ${baseName(words[i + 1]!)}` : name;
+    if (OPTION_WITH_VALUE.has(w)) {
+      // `python3 -c CODE` and `perl -e CODE` run inline code: no file names the program.
+      if (w === '-c' || w === '-e') return `${name} ${w}`;
+      i += 1;
+      continue;
+    }
+    if (w.startsWith('-')) continue;
+    return `${name} ${baseName(w)}`;
+  }
+  return name;
+}
+
+function baseName(path: string): string {
+  return path.includes('/') ? path.slice(path.lastIndexOf('/') + 1) || path : path;
+}
+
+/**
+ * Processes of one program, added up: two workers of one runaway are one culprit, a web app and
+ * a batch job that share an interpreter are two. `members` are its processes with their share
+ * of the total, heaviest first.
+ */
+export type ProcessGroup = {
+  name: string;
+  program: string;
+  comm: string;
+  exe?: string;
+  members: { pid: number; value: number }[];
+  total: number;
+  sample: ProcessAttribution;
+};
+
+export function groupByProgram(items: ProcessAttribution[], value: (p: ProcessAttribution) => number): ProcessGroup[] {
   const groups = new Map<string, ProcessGroup>();
   for (const item of items) {
     const v = value(item);
     if (v <= 0) continue;
-    const name = processName(item);
-    const g = groups.get(name) ?? { name, comm: item.comm, ...(item.exe ? { exe: item.exe } : {}), pids: [], total: 0, sample: item };
-    g.pids.push(item.pid);
+    const program = programOf(item);
+    const g = groups.get(program) ?? { name: processName(item), program, comm: item.comm, ...(item.exe ? { exe: item.exe } : {}), members: [], total: 0, sample: item };
+    g.members.push({ pid: item.pid, value: v });
     g.total += v;
-    groups.set(name, g);
+    groups.set(program, g);
   }
+  for (const g of groups.values()) g.members.sort((a, b) => b.value - a.value);
   return [...groups.values()].sort((a, b) => b.total - a.total);
 }
 
-/** "shop-indexer (perl, /usr/bin/perl)": the name, and what it really is when that differs. */
-export function describeProcess(g: { name: string; comm: string; exe?: string }): string {
-  const extra = [g.comm !== g.name ? g.comm : null, g.exe ?? null].filter((x): x is string => !!x);
+/**
+ * The group's processes that the evidence blames: each carrying at least `floor` and a tenth of
+ * the heaviest one's share (a worker idling next to a runaway is not a runaway). Heaviest first.
+ */
+export function offenders(g: ProcessGroup, floor: number): number[] {
+  const top = g.members[0]?.value ?? 0;
+  return g.members.filter((m, i) => i === 0 || m.value >= Math.max(floor, 0.1 * top)).map((m) => m.pid);
+}
+
+/** "shop-indexer (perl, /usr/bin/perl)", "python3 (app.py, /usr/bin/python3.11)": the name, and what it really runs. */
+export function describeProcess(g: { name: string; comm: string; exe?: string; program?: string }): string {
+  const script = g.program && g.program !== g.name ? g.program.slice(g.name.length + 1) : null;
+  const extra = [script, g.comm !== g.name ? g.comm : null, g.exe ?? null].filter((x): x is string => !!x);
   return extra.length ? `${g.name} (${extra.join(', ')})` : g.name;
 }
 
@@ -102,6 +163,11 @@ export class Facts {
     const band = this.band(s.key);
     if (!band) return 0;
     return Math.max(0, (s.incident.median - Math.max(band.p95, band.median + floor)) / floor);
+  }
+
+  /** One process's resident memory in each sample of the incident window that listed it, in order. */
+  rssTrail(pid: number): number[] {
+    return this.incidentSamples().flatMap((s) => s.top.filter((p) => p.pid === pid).map((p) => p.rss_mb));
   }
 
   signature(name: LogSignature) {

@@ -1,10 +1,12 @@
-import { clamp, describeProcess, groupByName, median, round, type Candidate, type Facts, type Signal } from '../facts.js';
+import { clamp, describeProcess, groupByProgram, median, offenders, round, type Candidate, type Facts, type ProcessGroup, type Signal } from '../facts.js';
 import type { Culprit } from '../../findings.js';
 
 /** CPUs pinned: busy in (nearly) every sample of the latest window, whatever came before it. */
 const PINNED_PCT = 90;
-/** Share of one core (summed over a name's processes) below which a process is nobody's culprit. */
+/** Share of one core (summed over a program's processes) below which a process is nobody's culprit. */
 const MIN_CULPRIT_PCT = 25;
+/** Share of one core below which one process of the culprit's program is not among the offenders. */
+const MIN_OFFENDER_PCT = 2;
 
 export function cpu(f: Facts): Candidate {
   const signals: Signal[] = [];
@@ -15,21 +17,17 @@ export function cpu(f: Facts): Candidate {
   // Who burns the CPU now, and who started burning more of it during the run. A culprit must be
   // this host's dominant consumer; on a VM its share of the busy time is its share of the CPUs,
   // while in a container the host's neighbours' load is invisible, which weakens, not erases, it.
-  const groups = groupByName(f.metrics?.processes.busiest ?? [], (p) => p.incident_cpu_pct);
+  // Processes are added up per program, not per name: a python3 web app and a python3 batch job
+  // are two suspects, and only the processes that burn the CPU are named.
+  const groups = groupByProgram(f.metrics?.processes.busiest ?? [], (p) => p.incident_cpu_pct);
   const visible = groups.reduce((n, g) => n + g.total, 0);
   const busiest = groups[0];
-  const grower = groupByName(f.metrics?.processes.by_cpu ?? [], (p) => p.incident_cpu_pct - p.baseline_cpu_pct)[0];
+  const grower = groupByProgram(f.metrics?.processes.by_cpu ?? [], (p) => p.incident_cpu_pct - p.baseline_cpu_pct)[0];
   let culprit: Culprit | null = null;
   let holder: { name: string; ofBusy: number; ofVisible: number } | null = null;
   if (busiest && busiest.total >= MIN_CULPRIT_PCT && busiest.total >= 0.5 * visible) {
     holder = { name: busiest.name, ofBusy: busiest.total / Math.max(1, cores * Math.max(busyMedian, 1)), ofVisible: busiest.total / Math.max(1, visible) };
-    culprit = {
-      kind: 'process',
-      name: busiest.name,
-      pid: busiest.pids[0]!,
-      ...(busiest.exe ? { exe: busiest.exe } : {}),
-      detail: `${describeProcess(busiest)}: ${busiest.pids.length} process(es) using ${round(busiest.total)}% of one core on average; pids ${busiest.pids.slice(0, 10).join(', ')}${busiest.sample.args ? `; ${busiest.sample.args.slice(0, 120)}` : ''}`,
-    };
+    culprit = processCulprit(busiest, `${busiest.members.length} process(es) using ${round(busiest.total)}% of one core on average`);
   }
 
   if (busyMedian >= PINNED_PCT && holder) {
@@ -58,9 +56,22 @@ export function cpu(f: Facts): Candidate {
   if (holder && culprit) {
     signals.push({ weight: 0.4, primary: false, strength: clamp(Math.max(holder.ofBusy / 0.6, holder.ofVisible - 0.2)), ref: { kind: 'process', ref: `process:${holder.name}:${culprit.pid}`, detail: `${culprit.detail}; ${Math.round(holder.ofBusy * 100)}% of the busy CPU, ${Math.round(holder.ofVisible * 100)}% of what this host's processes use` } });
   } else if (grower && grower.total >= MIN_CULPRIT_PCT) {
-    culprit = { kind: 'process', name: grower.name, pid: grower.pids[0]!, ...(grower.exe ? { exe: grower.exe } : {}), detail: `${describeProcess(grower)}: ${grower.pids.length} process(es), ${round(grower.total)}% of one core on average above baseline; pids ${grower.pids.slice(0, 10).join(', ')}` };
-    signals.push({ weight: 0.4, primary: false, strength: clamp(grower.total / 100), ref: { kind: 'process', ref: `process:${grower.name}:${grower.pids[0]}`, detail: culprit.detail ?? '' } });
+    culprit = processCulprit(grower, `${grower.members.length} process(es), ${round(grower.total)}% of one core on average above baseline`);
+    signals.push({ weight: 0.4, primary: false, strength: clamp(grower.total / 100), ref: { kind: 'process', ref: `process:${grower.name}:${culprit.pid}`, detail: culprit.detail ?? '' } });
   }
   signals.push(...f.signatureSignal('cpu_throttled', 0.2, false));
   return { category: 'cpu_saturation', signals, culprit };
+}
+
+/** A program's processes as the culprit: every one of them that burns the CPU, heaviest first. */
+function processCulprit(g: ProcessGroup, what: string): Culprit & { pid: number } {
+  const pids = offenders(g, MIN_OFFENDER_PCT);
+  return {
+    kind: 'process',
+    name: g.name,
+    pid: pids[0]!,
+    pids,
+    ...(g.exe ? { exe: g.exe } : {}),
+    detail: `${describeProcess(g)}: ${what}; pids ${pids.slice(0, 10).join(', ')}${g.sample.args ? `; ${g.sample.args.slice(0, 120)}` : ''}`,
+  };
 }

@@ -1,0 +1,131 @@
+/**
+ * Evidence that points two ways at once, on a host that is not ours: a leaking process that also
+ * burns CPU, programs that share an interpreter's name, a load average that lags, a service that
+ * is slow while the network is not, a filesystem filled before the run began. The diagnosis must
+ * weigh what explains what, and name exactly the processes to blame.
+ */
+import { analyzeLogs } from '../../../src/agents/log/log-agent.js';
+import { analyzeMetrics } from '../../../src/agents/metrics/metrics-agent.js';
+import { diagnose } from '../../../src/agents/fixer/diagnose.js';
+import { programOf } from '../../../src/agents/fixer/facts.js';
+import type { Evidence, MetricSample, ProcessSample } from '../../../src/evidence/schema.js';
+import { hostEvidence } from '../../fixtures/synthetic-host.js';
+
+function run(evidence: Evidence) {
+  return diagnose(evidence, analyzeLogs(evidence), analyzeMetrics(evidence));
+}
+
+function confidenceOf(d: ReturnType<typeof run>, category: string): number {
+  return d.hypotheses.find((h) => h.category === category)?.confidence ?? 0;
+}
+
+/** The remedy the closed loop would apply: which processes it would stop. */
+function stopped(d: ReturnType<typeof run>): string[] | undefined {
+  return d.actions.find((a) => a.remedy?.action === 'stop_process')?.remedy?.args;
+}
+
+const PY = '/usr/bin/python3.11';
+/** The host's web app: a python3 process like any script, serving steady traffic. */
+const WEB: ProcessSample = { pid: 229, comm: 'python3', argv0: '/usr/bin/python3', args: '/usr/bin/python3 /srv/shop/app.py --port 8088', exe: PY, cpu_pct: 6, rss_mb: 28 };
+/** A monitoring agent, python3 as well. */
+const AGENT: ProcessSample = { pid: 300, comm: 'python3', argv0: 'python3', args: 'python3 /opt/agent/collect.py --interval 1', exe: PY, cpu_pct: 9, rss_mb: 20 };
+const LEAKER_PID = 4242;
+/** A job started in the incident window whose RSS climbs every second. */
+function leaker(step: number, mbPerStep: number, cpu: number): ProcessSample {
+  return { pid: LEAKER_PID, comm: 'python3', argv0: 'python3', args: 'python3 /srv/jobs/import.py --batch 7', exe: PY, cpu_pct: cpu, rss_mb: 40 + mbPerStep * step };
+}
+
+/** A 24 GB host: hundreds of MB are a point or two of its memory. */
+function bigHost(s: MetricSample, extraMb = 0): MetricSample {
+  const total = 24_576;
+  const used = 1_200 + extraMb;
+  return { ...s, mem: { ...s.mem, total_mb: total, available_mb: total - used, used_pct: Math.round((1000 * used) / total) / 10, scope: 'host' } };
+}
+
+describe('a leak that also burns CPU', () => {
+  it('when a job leaks 216 MB on a 24 GB host whose CPUs a neighbour pins, while python3 programs share the host, then it is memory_pressure naming the job by its pid alone', () => {
+    const d = run(
+      hostEvidence({
+        sample: (s, i) => {
+          const k = i - 10;
+          const top = [{ ...WEB }, { ...AGENT }, ...s.top];
+          const base = { ...bigHost(s, k >= 0 ? 24 * k : 0), cpu: { ...s.cpu, busy_pct: 100 }, load1: 13 };
+          return { ...base, top: k >= 0 ? [leaker(k, 24, 16), ...top] : top };
+        },
+      }),
+    );
+    expect(d.root_cause.category).toBe('memory_pressure');
+    expect(d.root_cause.culprit).toMatchObject({ kind: 'process', name: 'python3', pid: LEAKER_PID, pids: [LEAKER_PID] });
+    expect(d.root_cause.confidence).toBeGreaterThanOrEqual(0.5);
+    expect(confidenceOf(d, 'cpu_saturation')).toBeLessThan(d.root_cause.confidence);
+    // The fix stops the leaking job, never the web app or the agent that share its name.
+    expect(stopped(d)).toEqual(['python3', String(LEAKER_PID)]);
+  });
+
+  it('when the leaking job also uses a whole core and makes the CPUs busy, then the leak outranks the CPU it spends growing', () => {
+    const d = run(
+      hostEvidence({
+        sample: (s, i) => {
+          const k = i - 10;
+          const top = [{ ...WEB, cpu_pct: 20 }, ...s.top];
+          if (k < 0) return { ...bigHost(s), top };
+          return { ...bigHost(s, 30 * k), cpu: { ...s.cpu, busy_pct: 72 + (k % 3) }, load1: 1.6, top: [leaker(k, 30, 100), ...top] };
+        },
+      }),
+    );
+    expect(d.root_cause.category).toBe('memory_pressure');
+    expect(d.root_cause.culprit).toMatchObject({ pid: LEAKER_PID, pids: [LEAKER_PID] });
+    const cpu = d.hypotheses.find((h) => h.category === 'cpu_saturation');
+    expect(cpu?.culprit?.pids).toEqual([LEAKER_PID]);
+    expect(cpu!.confidence).toBeLessThan(d.root_cause.confidence);
+    expect(cpu!.evidence.map((e) => e.detail).join('\n')).toMatch(/spent growing its memory/);
+  });
+
+  it('when a process loads 300 MB at once on a 24 GB host (a jump, not a climb), then that alone is not called a leak', () => {
+    const d = run(
+      hostEvidence({
+        sample: (s, i) => {
+          const k = i - 10;
+          const rss = k < 4 ? 40 : 340;
+          const top = [{ ...WEB }, ...s.top];
+          return k < 0 ? { ...bigHost(s), top } : { ...bigHost(s, rss), top: [{ ...leaker(0, 0, 2), rss_mb: rss }, ...top] };
+        },
+      }),
+    );
+    expect(confidenceOf(d, 'memory_pressure')).toBeLessThan(0.5);
+  });
+
+  it('when RSS climbs 180 MB steadily on a 24 GB host, then the climb alone is a leak (its shape, not the host-wide figure)', () => {
+    const d = run(
+      hostEvidence({
+        sample: (s, i) => {
+          const k = i - 10;
+          const top = [{ ...WEB }, ...s.top];
+          return k < 0 ? { ...bigHost(s), top } : { ...bigHost(s, 20 * k), top: [leaker(k, 20, 12), ...top] };
+        },
+      }),
+    );
+    expect(d.root_cause.category).toBe('memory_pressure');
+    expect(d.root_cause.culprit?.pid).toBe(LEAKER_PID);
+  });
+});
+
+describe('culprits named by program and pid', () => {
+  it('when two workers of a python3 batch job pin the CPUs next to a python3 web app, then cpu_saturation names the two workers and not the web app', () => {
+    const crunch = (pid: number, cpu: number): ProcessSample => ({ pid, comm: 'python3', argv0: 'python3', args: 'python3 -u /opt/batch/crunch.py --all', exe: PY, cpu_pct: cpu, rss_mb: 30 });
+    const d = run(hostEvidence({ sample: (s) => ({ ...s, cpu: { ...s.cpu, busy_pct: 99 }, load1: 4.2, top: [crunch(901, 98), crunch(902, 97), { ...WEB, cpu_pct: 12 }, ...s.top] }) }));
+    expect(d.root_cause.category).toBe('cpu_saturation');
+    expect(d.root_cause.culprit).toMatchObject({ name: 'python3', pid: 901 });
+    expect([...(d.root_cause.culprit?.pids ?? [])].sort()).toEqual([901, 902]);
+    expect(stopped(d)).toEqual(['python3', '901', '902']);
+  });
+
+  it('when interpreters run different programs, then each is its own program; renamed processes keep their name', () => {
+    expect(programOf({ comm: 'python3', argv0: '/usr/bin/python3', args: '/usr/bin/python3 /opt/x/victim_api.py' })).toBe('python3 victim_api.py');
+    expect(programOf({ comm: 'python3', argv0: 'python3', args: 'python3 -W ignore -m http.server 8000' })).toBe('python3 http.server');
+    expect(programOf({ comm: 'java', args: 'java -Xmx2g -cp /srv/lib/* -jar /srv/app/billing.jar' })).toBe('java billing.jar');
+    expect(programOf({ comm: 'node', args: 'node --max-old-space-size=512 server.js' })).toBe('node server.js');
+    expect(programOf({ comm: 'perl', argv0: 'shop-indexer', args: 'shop-indexer --full' })).toBe('shop-indexer');
+    expect(programOf({ comm: 'python3' })).toBe('python3');
+  });
+});
