@@ -7,6 +7,17 @@ import type { Culprit, EvidenceRef, LogFindings, LogSignature, MetricFindings, P
 
 /** Series where a drop is as telling as a rise (traffic vanishing); everything else only hurts going up. */
 const THROUGHPUT = /^net:.*\.(rx|tx)_kbps$/;
+/**
+ * Series that lag by construction (the 1-minute load average decays over minutes; swapped-out
+ * pages stay in swap until touched), each with the series that say what is happening now. A
+ * lagging series is evidence of a fault now only while one of those is up with it; the load
+ * average not even while it rises (it counts every task of a shared kernel, blocked or not, and
+ * rises for a minute after the burst that caused it), swap while it fills.
+ */
+const LAGGING: { key: RegExp; now: RegExp; risingAlone: boolean }[] = [
+  { key: /^load1$/, now: /^cpu\.(busy|iowait)_pct$/, risingAlone: false },
+  { key: /^mem\.swap_used_mb$/, now: /^mem\.used_pct$/, risingAlone: true },
+];
 
 /**
  * One piece of evidence for a category. `weight` is how telling this kind of evidence is on its
@@ -150,6 +161,26 @@ export class Facts {
     return !!s && s.windows.some((w) => w.direction === 'up');
   }
 
+  /** Going down through the incident window and no higher than in the baseline: a fault receding. */
+  receding(s: SeriesFinding): boolean {
+    const inc = s.points.filter((p) => p.phase === 'incident');
+    return inc.length >= 2 && inc.at(-1)!.v < inc[0]!.v && s.incident.median <= s.baseline.median;
+  }
+
+  /**
+   * A lagging series (load average, swap in use) that is only the echo of something past, or of
+   * nothing this host does: nothing that measures the present (CPU busy or iowait, memory used)
+   * is up with it, the CPUs are not pinned, and it recedes (the load average: even when not).
+   * Right after a fault ends the load average stays high for minutes while everything is fine.
+   */
+  echoOfThePast(s: SeriesFinding): boolean {
+    const lag = LAGGING.find((l) => l.key.test(s.key));
+    if (!lag || (lag.risingAlone && !this.receding(s))) return false;
+    const incident = this.incidentSamples();
+    const pinned = s.key === 'load1' && (median(incident.map((x) => x.cpu.busy_pct)) >= 90 || median(incident.map((x) => x.cpu.iowait_pct)) >= 20);
+    return !pinned && !this.seriesMatching(lag.now).some((x) => this.up(x));
+  }
+
   band(key: string): LevelBand | undefined {
     return this.reference?.levels[key];
   }
@@ -264,7 +295,7 @@ export class Facts {
     const refs: EvidenceRef[] = [];
     const harmful = (s: SeriesFinding) => s.windows.filter((w) => w.direction === 'up' || THROUGHPUT.test(s.key));
     const anomalous = (this.metrics?.series ?? [])
-      .filter((s) => harmful(s).length > 0)
+      .filter((s) => harmful(s).length > 0 && !this.echoOfThePast(s))
       .sort((a, b) => Math.max(...harmful(b).map((w) => Math.abs(w.peak_z))) - Math.max(...harmful(a).map((w) => Math.abs(w.peak_z))));
     for (const s of anomalous.slice(0, 5)) {
       const w = harmful(s)[0]!;

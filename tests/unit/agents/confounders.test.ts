@@ -129,3 +129,16 @@ describe('culprits named by program and pid', () => {
     expect(programOf({ comm: 'python3' })).toBe('python3');
   });
 });
+
+describe('a load average that lags', () => {
+  it('when the load average decays from 2.9 per core after a fault ended while CPUs idle and probes pass, then the host is healthy', () => {
+    const d = run(hostEvidence({ sample: (s, i) => ({ ...s, load1: 2 * 2.9 * Math.exp(-i / 60) }) }));
+    expect(d.root_cause.category).toBe('healthy');
+    expect(d.strongest_evidence).toEqual([]);
+  });
+
+  it('when the load average of a shared kernel rises while this host\'s CPUs stay idle, then it is no fault of this host', () => {
+    const d = run(hostEvidence({ sample: (s, i) => ({ ...s, load1: i < 10 ? 0.4 : 2.4 + 0.1 * (i % 3) }) }));
+    expect(d.root_cause.category).toBe('healthy');
+  });
+});

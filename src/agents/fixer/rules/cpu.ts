@@ -50,7 +50,8 @@ export function cpu(f: Facts): Candidate {
     signals.push({ weight: 0.5, primary: true, strength: clamp(aboveRef / 3), ref: f.metricRef(busy, `CPU busy median ${busy.incident.median}% vs ${f.band(busy.key)!.median}% normally (${f.referenceLabel()})`) });
   }
   const load = f.series('load1');
-  if (load && (f.up(load) || load.incident.median >= 1.5) && load.incident.max >= 1) {
+  // The load average lags by a minute or more: high after a fault ended, it is no evidence alone.
+  if (load && !f.echoOfThePast(load) && (f.up(load) || load.incident.median >= 1.5) && load.incident.max >= 1) {
     signals.push({ weight: 0.3, primary: false, strength: clamp(load.incident.max / 2), ref: f.metricRef(load, `load per core up to ${load.incident.max} vs ${load.baseline.median}`) });
   }
   if (holder && culprit) {
