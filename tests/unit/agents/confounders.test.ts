@@ -8,6 +8,7 @@ import { analyzeLogs } from '../../../src/agents/log/log-agent.js';
 import { analyzeMetrics } from '../../../src/agents/metrics/metrics-agent.js';
 import { diagnose } from '../../../src/agents/fixer/diagnose.js';
 import { programOf } from '../../../src/agents/fixer/facts.js';
+import { probeHost } from '../../../src/agents/fixer/rules/network.js';
 import type { Evidence, MetricSample, ProcessSample } from '../../../src/evidence/schema.js';
 import { hostEvidence } from '../../fixtures/synthetic-host.js';
 
@@ -140,5 +141,55 @@ describe('a load average that lags', () => {
   it('when the load average of a shared kernel rises while this host\'s CPUs stay idle, then it is no fault of this host', () => {
     const d = run(hostEvidence({ sample: (s, i) => ({ ...s, load1: i < 10 ? 0.4 : 2.4 + 0.1 * (i % 3) }) }));
     expect(d.root_cause.category).toBe('healthy');
+  });
+});
+
+describe('a slow service on a fast network', () => {
+  const slow = (ms: number, tcpToo: boolean) =>
+    hostEvidence({ probe: (p, i) => (i >= 10 && (p.kind !== 'tcp' || tcpToo) ? { ...p, latency_ms: ms + (i % 3) } : p) });
+
+  it('when HTTP and SQL probes slow down tenfold but TCP connects to the same host stay fast, then it is not network_degradation', () => {
+    const d = run(slow(400, false));
+    expect(confidenceOf(d, 'network_degradation')).toBeLessThan(0.5);
+    expect(d.hypotheses.find((h) => h.category === 'network_degradation')?.evidence[0]?.detail).toMatch(/TCP connects to 127\.0\.0\.1 took .* ms as before/);
+  });
+
+  it('when every probe of the host slows down, TCP connects included, then it is network_degradation', () => {
+    const d = run(slow(400, true));
+    expect(d.root_cause.category).toBe('network_degradation');
+  });
+
+  it('when a probe names its host, then the host is read from each kind of target', () => {
+    expect(probeHost('tcp 10.0.0.5:22')).toBe('10.0.0.5');
+    expect(probeHost('tcp [::1]:5432')).toBe('::1');
+    expect(probeHost('http://10.0.0.5:8080/health')).toBe('10.0.0.5');
+    expect(probeHost('db app@db.internal:5432/app')).toBe('db.internal');
+    expect(probeHost('gateway')).toBeNull();
+  });
+});
+
+describe('a shaper judged by its own counters', () => {
+  const shaped = (dropped: number, overlimits: number, packets = 1000) =>
+    run(
+      hostEvidence({
+        snapshot: { qdiscs: [{ iface: 'eth0', kind: 'tbf', detail: `rate 1Mbit burst 32Kb lat 50ms Sent ${packets * 600} bytes ${packets} pkt (dropped ${dropped}, overlimits ${overlimits} requeues 0)` }] },
+      }),
+    );
+
+  it.each([
+    ['drops 1.2 % of its packets', 12, 0],
+    ['goes over its limit on 15 % of them', 0, 150],
+    ['drops 5 % and goes over its limit on 30 %', 50, 300],
+  ])('when a shaper %s while every probe still answers, then it is network_degradation naming the interface from its counters', (_what, dropped, overlimits) => {
+    const d = shaped(dropped, overlimits);
+    expect(d.root_cause.category).toBe('network_degradation');
+    expect(d.root_cause.culprit).toMatchObject({ kind: 'interface', name: 'eth0' });
+    expect(d.root_cause.evidence.map((e) => e.ref)).toContain('qdisc:eth0:stats');
+  });
+
+  it('when a shaper is configured but drops 0.5 % and goes over its limit on 5 %, then it stays a hunch', () => {
+    const d = shaped(5, 50);
+    expect(confidenceOf(d, 'network_degradation')).toBeLessThan(0.5);
+    expect(d.hypotheses.find((h) => h.category === 'network_degradation')?.evidence.map((e) => e.ref)).not.toContain('qdisc:eth0:stats');
   });
 });

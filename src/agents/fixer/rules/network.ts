@@ -1,12 +1,26 @@
 import { clamp, type Candidate, type Facts, type Signal } from '../facts.js';
-import type { Culprit } from '../../findings.js';
+import type { Culprit, SeriesFinding } from '../../findings.js';
+
+/** A rise in probe latency this small (ms) is noise, for the network as for the reference. */
+const MIN_RISE_MS = 20;
 
 export function network(f: Facts): Candidate {
   const signals: Signal[] = [];
   let culprit: Culprit | null = null;
+  // A slow path delays everything that crosses it, the TCP handshake first. An HTTP or SQL probe
+  // also waits for the service's own work (its CPU, its database, its disk): when a TCP probe of
+  // the same host answered as fast as ever, a slower service is not a slower network, and its
+  // latency only supports a network diagnosis.
+  const fastPath = fastTransports(f);
+  const latencySignal = (s: SeriesFinding, weight: number, strength: number, detail: string): Signal => {
+    const host = probeHost(s.key.slice('probe:'.length, -'.latency_ms'.length));
+    const path = host ? fastPath.get(host) : undefined;
+    if (path === undefined) return { weight, primary: true, strength, ref: f.metricRef(s, detail) };
+    return { weight: 0.15, primary: false, strength, ref: f.metricRef(s, `${detail}, while TCP connects to ${host} took ${path} ms as before: the service is slow, not the path`) };
+  };
   for (const s of f.seriesMatching(/^probe:.*\.latency_ms$/).filter((s) => f.up(s))) {
     const rise = s.incident.median - s.baseline.median;
-    if (rise >= 20) signals.push({ weight: 0.45, primary: true, strength: clamp(rise / 150), ref: f.metricRef(s, `${s.label} median ${s.incident.median} ms vs baseline ${s.baseline.median} ms`) });
+    if (rise >= MIN_RISE_MS) signals.push(latencySignal(s, 0.45, clamp(rise / 150), `${s.label} median ${s.incident.median} ms vs baseline ${s.baseline.median} ms`));
   }
   // Slow since before the run: the reference knows how fast the probe normally answers.
   for (const s of f.seriesMatching(/^probe:.*\.latency_ms$/)) {
@@ -14,7 +28,7 @@ export function network(f: Facts): Candidate {
     if (!band) continue;
     const rise = s.incident.median - band.median;
     if (rise >= 50 && s.incident.median >= 3 * band.median) {
-      signals.push({ weight: 0.45, primary: true, strength: clamp(rise / 200), ref: f.metricRef(s, `${s.label} median ${s.incident.median} ms vs ${band.median} ms normally (${f.referenceLabel()})`) });
+      signals.push(latencySignal(s, 0.45, clamp(rise / 200), `${s.label} median ${s.incident.median} ms vs ${band.median} ms normally (${f.referenceLabel()})`));
     }
   }
   for (const s of f.seriesMatching(/^net:.*\.errors$/).filter((s) => f.up(s))) {
@@ -27,7 +41,7 @@ export function network(f: Facts): Candidate {
   const shaping = [...shapers].sort((a, b) => harmOf(b) - harmOf(a))[0];
   if (shaping) {
     culprit = { kind: 'interface', name: shaping.iface, detail: `${shaping.kind} qdisc: ${shaping.detail}` };
-    signals.push({ weight: 0.5, primary: signals.length > 0, strength: 1, ref: { kind: 'qdisc', ref: `qdisc:${shaping.iface}`, detail: `${shaping.kind} on ${shaping.iface}: ${shaping.detail}` } });
+    signals.push({ weight: 0.5, primary: signals.some((s) => s.primary), strength: 1, ref: { kind: 'qdisc', ref: `qdisc:${shaping.iface}`, detail: `${shaping.kind} on ${shaping.iface}: ${shaping.detail}` } });
     // A shaper configured is a hunch; one whose counters show it dropping or holding back the
     // traffic it was given is the fault itself, even when it predates the baseline (investigate).
     // Strength: 10 % of the packets dropped, or as many overlimits as packets, is full strength;
@@ -61,4 +75,36 @@ function qdiscStats(detail: string): { packets: number; dropped: number; overlim
 function harmOf(q: { detail: string }): number {
   const stats = qdiscStats(q.detail);
   return stats ? stats.dropped + stats.overlimits : 0;
+}
+
+/**
+ * Hosts whose TCP probes answered in the incident window as fast as in the baseline and as the
+ * reference knows them (within MIN_RISE_MS and twice the normal), with that latency (median, ms).
+ */
+function fastTransports(f: Facts): Map<string, number> {
+  const fast = new Map<string, number>();
+  for (const s of f.seriesMatching(/^probe:tcp .*\.latency_ms$/)) {
+    const host = probeHost(s.key.slice('probe:'.length, -'.latency_ms'.length));
+    if (!host || s.incident.n === 0) continue;
+    const normals = [s.baseline.median, f.band(s.key)?.median].filter((v): v is number => v !== undefined);
+    const slower = normals.some((n) => s.incident.median - n >= MIN_RISE_MS && s.incident.median >= 2 * n);
+    if (!slower && !fast.has(host)) fast.set(host, s.incident.median);
+    if (slower) fast.set(host, Number.NaN);
+  }
+  for (const [host, ms] of fast) if (Number.isNaN(ms)) fast.delete(host);
+  return fast;
+}
+
+/** The host a probe reaches: "tcp HOST:PORT", "http://HOST:PORT/…", "db user@HOST:PORT/db". */
+export function probeHost(target: string): string | null {
+  if (target.startsWith('tcp ')) return /^tcp \[?([^\]\s]+?)\]?:\d+$/.exec(target)?.[1] ?? null;
+  if (/^https?:\/\//.test(target)) {
+    try {
+      return new URL(target).hostname.replace(/^\[|\]$/g, '');
+    } catch {
+      return null;
+    }
+  }
+  if (target.startsWith('db ')) return /@\[?([^\]:/\s]+)\]?(?::\d+)?(?:\/|$)/.exec(target)?.[1] ?? null;
+  return null;
 }
