@@ -10,7 +10,7 @@ import { diagnose } from '../../../src/agents/fixer/diagnose.js';
 import { programOf } from '../../../src/agents/fixer/facts.js';
 import { probeHost } from '../../../src/agents/fixer/rules/network.js';
 import type { Evidence, MetricSample, ProcessSample } from '../../../src/evidence/schema.js';
-import { hostEvidence } from '../../fixtures/synthetic-host.js';
+import { healthyReference, hostEvidence } from '../../fixtures/synthetic-host.js';
 
 function run(evidence: Evidence) {
   return diagnose(evidence, analyzeLogs(evidence), analyzeMetrics(evidence));
@@ -191,5 +191,28 @@ describe('a shaper judged by its own counters', () => {
     const d = shaped(5, 50);
     expect(confidenceOf(d, 'network_degradation')).toBeLessThan(0.5);
     expect(d.hypotheses.find((h) => h.category === 'network_degradation')?.evidence.map((e) => e.ref)).not.toContain('qdisc:eth0:stats');
+  });
+});
+
+describe('a filesystem filled before the run', () => {
+  const filled = (reference = healthyReference()) =>
+    hostEvidence({
+      reference,
+      sample: (s) => ({ ...s, disks: s.disks.map((x) => (x.mount === '/srv/cache' ? { ...x, used_mb: 40, used_pct: 62.5 } : x)) }),
+      snapshot: { largest_files: [{ mount: '/srv/cache', files: [{ path: '/srv/cache/export.bin', size_mb: 36 }] }] },
+    });
+
+  it('when /srv/cache went from 5 % to 62 % within the hour since the reference, then it is disk_full naming the mount (full within hours at that pace)', () => {
+    const d = run(filled());
+    expect(d.root_cause.category).toBe('disk_full');
+    expect(d.root_cause.culprit).toMatchObject({ kind: 'mount', name: '/srv/cache' });
+    expect(d.root_cause.evidence[0]?.detail).toMatch(/full in about .* h at that pace/);
+  });
+
+  it('when the same 62 % took ten days to build up, then it is no incident', () => {
+    const ref = healthyReference();
+    const d = run(filled({ ...ref, taken_at: new Date(Date.parse(ref.taken_at) - 10 * 86_400_000).toISOString() }));
+    expect(confidenceOf(d, 'disk_full')).toBeLessThan(0.5);
+    expect(d.root_cause.category).toBe('healthy');
   });
 });
