@@ -162,27 +162,31 @@ async function commandProbe(probe: CommandProbe, deps: ProbeDeps, signal?: Abort
 const METRIC_SAMPLER_S = 2;
 
 async function metricProbe(probe: MetricProbe, deps: ProbeDeps, signal?: AbortSignal): Promise<Measured> {
-  const command = `python3 ${shellQuote(HOST_SCRIPTS.sampler)} --interval 1 --max-seconds ${METRIC_SAMPLER_S} --no-stdin-watch`;
+  // The sampler counts a PostgreSQL instance's connections only when given it as a db probe.
+  const db = probe.db ? ` --probe ${shellQuote(`db=${probe.db}`)}` : '';
+  const command = `python3 ${shellQuote(HOST_SCRIPTS.sampler)} --interval 1 --max-seconds ${METRIC_SAMPLER_S} --no-stdin-watch${db}`;
   const result = await deps.exec(probe.target ?? deps.defaultTarget, command, (METRIC_SAMPLER_S + 10) * 1000, signal);
-  const sample = firstSample(result.stdout);
-  if (!sample) return { ok: false, value: null, detail: `the host's sampler printed no sample (${result.outcome} ${result.exitCode ?? ''}): ${tail(result.stderr)}` };
-  const value = metricValue(sample, probe);
-  if (value === null) return { ok: false, value: null, detail: `${probe.metric} is not measured on this host` };
+  const samples = samplesOf(result.stdout);
+  if (!samples.length) return { ok: false, value: null, detail: `the host's sampler printed no sample (${result.outcome} ${result.exitCode ?? ''}): ${tail(result.stderr)}` };
+  // The first sample that has it: a db count can miss the first one (its connection still opening).
+  const value = samples.map((s) => metricValue(s, probe)).find((v) => v !== null) ?? null;
+  if (value === null) return { ok: false, value: null, detail: `${probe.metric} is not measured on this host${probe.db ? '' : ' (db.* metrics need the probe\'s db)'}` };
   const ok = (probe.min === undefined || value >= probe.min) && (probe.max === undefined || value <= probe.max);
   return { ok, value, detail: `${probe.metric}${probe.mount ? ` on ${probe.mount}` : ''} = ${value}` };
 }
 
-/** The first `{"type":"sample"}` line of the sampler's output. */
-function firstSample(stdout: string): SamplerData | null {
+/** The `{"type":"sample"}` lines of the sampler's output, in order. */
+function samplesOf(stdout: string): SamplerData[] {
+  const samples: SamplerData[] = [];
   for (const line of stdout.split('\n')) {
     try {
       const parsed = JSON.parse(line) as { type?: string; data?: SamplerData };
-      if (parsed.type === 'sample' && parsed.data) return parsed.data;
+      if (parsed.type === 'sample' && parsed.data) samples.push(parsed.data);
     } catch {
       // not a JSON line: skipped
     }
   }
-  return null;
+  return samples;
 }
 
 type SamplerData = {

@@ -155,10 +155,13 @@ export const MetricProbe = z
     metric: MetricName,
     /** Disk metrics: this mount point only (default: the fullest filesystem). */
     mount: z.string().max(256).regex(/^\//, 'must be a mount point').optional(),
+    /** db.* metrics: the instance whose connections the sampler counts (it measures none without one). */
+    db: DbConnString.optional().describe('db.* metrics: the PostgreSQL instance to count connections of (libpq URI as seen from the host, without a password)'),
     max: z.number().optional(),
     min: z.number().optional(),
   })
-  .refine((p) => p.max !== undefined || p.min !== undefined, { message: 'must have a bound: max, min or both', path: ['max'] });
+  .refine((p) => p.max !== undefined || p.min !== undefined, { message: 'must have a bound: max, min or both', path: ['max'] })
+  .refine((p) => !p.metric.startsWith('db.') || p.db !== undefined, { message: 'db.* metrics need db: the PostgreSQL instance to count connections of', path: ['db'] });
 export type MetricProbe = z.infer<typeof MetricProbe>;
 
 export const SteadyStateProbe = z.discriminatedUnion('type', [HttpProbe, SqlProbe, CommandProbe, MetricProbe]);

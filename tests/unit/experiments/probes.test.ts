@@ -53,6 +53,21 @@ describe('steady-state probes', () => {
     expect(metricValue({}, { metric: 'cpu.busy_pct' })).toBeNull();
   });
 
+  it('when a db.* metric is probed, then the sampler is given the instance as a db probe (quoted), and the first sample with a count is used', async () => {
+    const sample = (db: unknown) => JSON.stringify({ type: 'sample', data: { cpu: { busy_pct: 3 }, db } });
+    const host = fakeHost({ exitCode: 0, stdout: `${sample(null)}\n${sample({ connections: 45, max_connections: 50 })}\n` });
+    const p = probe({ name: 'slots', type: 'metric', metric: 'db.connections_pct', db: 'postgresql://victim@127.0.0.1:5432/victim', max: 80 });
+    const check = await checkProbe(p, 'before', { exec: host.exec, defaultTarget: 'box' });
+    expect(host.commands[0]).toMatch(/--no-stdin-watch --probe 'db=postgresql:\/\/victim@127\.0\.0\.1:5432\/victim'$/);
+    expect(check).toMatchObject({ ok: false, value: 90, detail: 'db.connections_pct = 90' });
+  });
+
+  it('when a db.* metric names no instance, then the file is refused: the sampler would measure nothing', () => {
+    const parsed = SteadyStateProbe.safeParse({ name: 'slots', type: 'metric', metric: 'db.connections', max: 40 });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues[0]).toMatchObject({ path: ['db'], message: 'db.* metrics need db: the PostgreSQL instance to count connections of' });
+  });
+
   it('when tolerances are shown, then they read as a person writes them', () => {
     expect(tolerance(probe({ name: 'h', type: 'http', url: 'http://127.0.0.1/', expect_status: [200, 204], latency_ms: { p: 99, max: 250 } }))).toBe('status 200|204, p99 <= 250 ms');
     expect(tolerance(probe({ name: 'c', type: 'command', command: { run: 'path_exists', path: '/x' }, expect_exit: 1 }))).toBe('exit 1');
