@@ -490,13 +490,21 @@ chaos_revert() {
   chaos_log "reverted run $run_id: $reason"
 }
 
-# Takes the lock and reverts RUN_ID if it is still the current run (watchdog, holder).
+# Takes the lock and reverts RUN_ID if it is still the current run (watchdog, holder). With
+# LEASE_ONLY=1 (an expired lease) the lease is read again once the lock is held, and nothing is
+# reverted (return 2) when it was pushed forward meanwhile: a start that held the lock past the
+# first expiry leases the run afresh as it returns.
 chaos_locked_revert() {
-  local run_id=$1 reason=$2 rc=0
+  local run_id=$1 reason=$2 lease_only=${3:-0} rc=0
   exec 9>>"$LOCK_FILE"
   flock -w 120 9 || return 1
   if chaos_state_load && [[ ${ST[run_id]} == "$run_id" ]]; then
-    chaos_revert "$reason" || rc=1
+    chaos_now
+    if ((lease_only && CHAOS_NOW < $(chaos_lease_read))); then
+      rc=2
+    else
+      chaos_revert "$reason" || rc=1
+    fi
   fi
   chaos_unlock
   return "$rc"
@@ -576,6 +584,11 @@ chaos_cmd_start() {
 
   CHAOS_START_OK=1
   trap - EXIT
+  # The lease counts from now, when the caller gets control back and can renew it: a start
+  # slower than its lease (db_conn_exhaust waits for every client to connect) would otherwise
+  # hand back a run whose lease is already spent, and the watchdog would revert it at once.
+  chaos_now
+  chaos_lease_write $((CHAOS_NOW + lease))
   chaos_log "started run $run_id (max-runtime ${max_runtime}s, lease ${lease}s): $(scenario_detail)"
   chaos_unlock
   chaos_print_status
@@ -640,7 +653,7 @@ chaos_cmd_renew() {
 # on max-runtime, on an expired lease, or when the fault process is gone; exits once the run's
 # state is gone (stopped by someone else).
 chaos_watchdog_main() {
-  local run_id=$1 reason failures=0 lease_exp
+  local run_id=$1 reason failures=0 lease_exp lease_only rc
   set +e
   trap '' HUP INT PIPE
   trap 'exit 0' TERM
@@ -650,17 +663,25 @@ chaos_watchdog_main() {
     chaos_state_load && [[ ${ST[run_id]} == "$run_id" ]] || exit 0
     chaos_now
     reason=""
+    lease_only=0
     lease_exp=$(chaos_lease_read)
     if ((CHAOS_NOW >= ST[deadline])); then
       reason="max-runtime ${ST[max_runtime]}s reached"
     elif ((CHAOS_NOW >= lease_exp)); then
       reason="lease expired (not renewed within ${ST[lease_s]}s)"
+      lease_only=1
     elif [[ ${ST[phase]} == running ]] && ! chaos_fault_alive; then
       reason="fault process ended"
     fi
     if [[ -n $reason ]]; then
       chaos_log "watchdog: $reason; reverting run $run_id"
-      chaos_locked_revert "$run_id" "watchdog: $reason" && exit 0
+      chaos_locked_revert "$run_id" "watchdog: $reason" "$lease_only"
+      rc=$?
+      ((rc == 0)) && exit 0
+      if ((rc == 2)); then
+        chaos_log "watchdog: the lease of run $run_id was renewed while it waited for the lock; not reverted"
+        continue
+      fi
       ((++failures >= 10)) && { chaos_log "watchdog: giving up after $failures failed reverts"; exit 1; }
       sleep 3
       continue

@@ -126,7 +126,11 @@ describe('chaos-scripts: cpu_spike and the watchdog (dead man\'s switch)', () =>
     expect(started).toMatchObject({ scenario: 'cpu_spike', state: 'running' });
     expect(started.pid).not.toBeNull();
     expect(Date.parse(started.deadline!) - Date.parse(started.started_at!)).toBe(300_000);
-    expect(Date.parse(started.lease_expires_at!) - Date.parse(started.started_at!)).toBe(30_000);
+    // The lease counts from the moment start returned, not from when it began: a slow start must
+    // not hand back a run whose lease is already spent.
+    const leasedFrom = Date.parse(started.lease_expires_at!) - 30_000;
+    expect(leasedFrom).toBeGreaterThanOrEqual(Date.parse(started.started_at!));
+    expect(leasedFrom).toBeLessThanOrEqual(Date.parse(started.started_at!) + Math.ceil(start.elapsedMs / 1000) * 1000);
     expect(readFileSync(path.join(host.dir, 'chaos-cpu_spike.pid'), 'utf8').trim()).toBe(String(started.pid));
 
     const workers = await waitFor(

@@ -9,12 +9,23 @@ import { waitForIncident } from '../../fixtures/coordinator.js';
 
 const run = promisify(execFile);
 
-/** A sandbox provisioned before the remediation scripts existed (or with older ones) is re-provisioned. */
+/** What a closed loop runs on the host: the scenario scripts, their shared lib and the remediations. */
+const CLOSED_LOOP_SCRIPTS = ['.', 'lib', 'remediate'];
+
+/**
+ * A sandbox provisioned before the remediation scripts existed, or with older ones (a scenario
+ * script or its lib included: the lease is theirs), is re-provisioned.
+ */
 export async function ensureRemediationScripts(): Promise<void> {
-  const dir = path.join(REPO_ROOT, 'chaos-scripts/remediate');
-  const names = (await readdir(dir)).sort();
-  const local = await Promise.all(names.map(async (n) => `${createHash('sha256').update(await readFile(path.join(dir, n))).digest('hex')}  ${n}`));
-  const installed = (await onSandbox('cd /opt/chaos-scripts/remediate 2>/dev/null && sha256sum -- * | sort -k2')).stdout.trim();
+  const root = path.join(REPO_ROOT, 'chaos-scripts');
+  const files: string[] = [];
+  for (const dir of CLOSED_LOOP_SCRIPTS) {
+    const entries = await readdir(path.join(root, dir), { withFileTypes: true });
+    files.push(...entries.filter((e) => e.isFile() && (dir !== '.' || e.name.endsWith('.sh'))).map((e) => path.posix.join(dir, e.name)));
+  }
+  files.sort();
+  const local = await Promise.all(files.map(async (f) => `${createHash('sha256').update(await readFile(path.join(root, f))).digest('hex')}  ${f}`));
+  const installed = (await onSandbox(`cd /opt/chaos-scripts 2>/dev/null && sha256sum -- ${files.map((f) => `'${f}'`).join(' ')} 2>/dev/null`)).stdout.trim();
   if (installed !== local.join('\n')) await run('bash', [path.join(REPO_ROOT, 'scripts/sandbox/up.sh')], { cwd: REPO_ROOT, timeout: 600_000 });
 }
 
@@ -23,7 +34,8 @@ export type RemediationBody = {
     status: string;
     reason: string | null;
     approver: string | null;
-    steps: { id: string; action: string; risk: string; state: string; args: string[]; output_tail: string; reason?: string }[];
+    rejected_by: string | null;
+    steps: { id: string; action: string; risk: string; state: string; args: string[]; output_tail: string; reason?: string; started_at: string | null; policy?: { verdict: string; reason: string } }[];
     verification: { ok: boolean; checks: { name: string; ok: boolean; detail: string }[] } | null;
     chaos_cleanup: { ran: boolean; detail: string; at: string } | null;
     applied_at: string | null;
@@ -74,3 +86,26 @@ export function finished(url: string, id: string): Promise<Record<string, unknow
 export async function lastRun(scenario: string): Promise<string> {
   return (await onSandbox(`cat /var/run/chaos-${scenario}.last 2>/dev/null || true`)).stdout.trim();
 }
+
+/**
+ * Runs a command as root inside the sandbox's namespaces (through its init, as
+ * scripts/sandbox/lib.sh sbx_exec does): what the sre-demo login may not do, such as opening a
+ * PostgreSQL superuser session.
+ */
+export async function asRootOnSandbox(args: string[], timeoutMs = 30_000): Promise<string> {
+  const [file, ...rest] = await rootOnSandboxArgv(args);
+  const { stdout } = await run(file!, rest, { timeout: timeoutMs });
+  return stdout;
+}
+
+/** The argv that runs `args` as root inside the sandbox (for a process the test keeps running). */
+export async function rootOnSandboxArgv(args: string[]): Promise<string[]> {
+  const init = (await readFile('/var/lib/chaos-sandbox/init.pid', 'utf8')).trim();
+  return ['nsenter', '-t', init, '-m', '-u', '-i', '-n', '-p', '--wd=/', '--', ...args];
+}
+
+/** One SQL statement as the postgres superuser on the sandbox's cluster (peer authentication). */
+export function sandboxSql(sql: string): Promise<string> {
+  return asRootOnSandbox(['runuser', '-u', 'postgres', '--', 'psql', '-X', '-q', '-At', '-p', '5432', '-d', 'postgres', '-c', sql]);
+}
+
