@@ -34,9 +34,10 @@ export function planActions(category: RootCauseCategory, culprit: Culprit | null
 function processActions(culprit: Culprit, category: RootCauseCategory): FixAction[] {
   const pids = pidsOf(culprit);
   const comm = bashWord(culprit.name);
-  // Re-check the name before signalling: the pid may have been reused since the evidence.
+  // Re-check the name before signalling: the pid may have been reused since the evidence. The
+  // name is argv[0] as ps shows it (exec -a shop-indexer perl), else the kernel's comm.
   const kill = pids
-    .map((pid) => `if [ "$(cat /proc/${pid}/comm 2>/dev/null)" = ${comm} ]; then kill -TERM ${pid}; fi`)
+    .map((pid) => `if { a=$(tr '\\0' '\\n' 2>/dev/null </proc/${pid}/cmdline | head -n 1); [ "\${a##*/}" = ${comm} ]; } || [ "$(cat /proc/${pid}/comm 2>/dev/null)" = ${comm} ]; then kill -TERM ${pid}; fi`)
     .join('\n');
   return [
     {

@@ -121,6 +121,13 @@ describe('culprits named by program and pid', () => {
     expect(stopped(d)).toEqual(['python3', '901', '902']);
   });
 
+  it('when the culprit was renamed with exec -a, then fix.sh checks argv[0] as ps shows it (not only comm) before it signals each pid', () => {
+    const indexer = (pid: number): ProcessSample => ({ pid, comm: 'perl', argv0: 'shop-indexer', exe: '/usr/bin/perl', cpu_pct: 98, rss_mb: 6 });
+    const d = run(hostEvidence({ sample: (s) => ({ ...s, cpu: { ...s.cpu, busy_pct: 99 }, top: [indexer(901), indexer(902), ...s.top] }) }));
+    const command = d.actions[0]?.command ?? '';
+    for (const pid of [901, 902]) expect(command).toContain(`</proc/${pid}/cmdline | head -n 1); [ "\${a##*/}" = 'shop-indexer' ]; } || [ "$(cat /proc/${pid}/comm 2>/dev/null)" = 'shop-indexer' ]; then kill -TERM ${pid}; fi`);
+  });
+
   it('when interpreters run different programs, then each is its own program; renamed processes keep their name', () => {
     expect(programOf({ comm: 'python3', argv0: '/usr/bin/python3', args: '/usr/bin/python3 /opt/x/victim_api.py' })).toBe('python3 victim_api.py');
     expect(programOf({ comm: 'python3', argv0: 'python3', args: 'python3 -W ignore -m http.server 8000' })).toBe('python3 http.server');
