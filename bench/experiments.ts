@@ -90,7 +90,19 @@ function line(row: ExperimentBenchRow): string {
     `MTTR p50 ${s(a?.mttr_s.p50)} p95 ${s(a?.mttr_s.p95)} (${sources})`,
     `detected ${p(a?.detection_rate)}, diagnosed right ${p(a?.diagnosis_accuracy)}, resilience ${p(a?.resilience_score)}, held ${a?.all_held ? 'yes' : 'no'}`,
     `${row.wallS.toFixed(0)} s  ${row.file}`,
-  ].join(' | ');
+  ].join(' | ') + `\n${runLines(row.summary)}`;
+}
+
+/** Per run: the diagnosis, and why the steady state did not hold when it did not (first probe out, safeguard, error). */
+function runLines(summary: ExperimentSummary): string {
+  return summary.runs
+    .map((r) => {
+      const diagnosis = r.diagnosis ? `${r.diagnosis.category ?? 'none'}${r.diagnosis.culprit ? ` (${r.diagnosis.culprit})` : ''}${r.diagnosis.matched ? ' matched' : ''}` : 'no diagnosis';
+      const out = (['before', 'after'] as const).flatMap((phase) => r.steady_state[phase].checks.filter((c) => !c.ok).map((c) => `${phase}: ${c.probe} ${c.detail}`));
+      const why = r.held ? 'held' : [r.error, r.safeguard ? `safeguard ${r.safeguard.probe} after ${r.safeguard.out_for_s} s out` : null, ...out].filter(Boolean).join('; ');
+      return `    run ${r.run}: ${diagnosis}; MTTD ${r.mttd_s ?? 'n/a'} s, MTTR ${r.mttr_s ?? 'n/a'} s; ${why}`;
+    })
+    .join('\n');
 }
 
 async function exampleFiles(): Promise<string[]> {

@@ -59,6 +59,10 @@ describe('open-model load against a server that slows down', () => {
     expect(result.dispatch.achieved_rps).toBeLessThan(rps * 1.05);
     // What the server saw: the slow seconds got as many requests as the fast ones.
     for (const second of [2, 3]) expect(s.arrivals.get(second) ?? 0).toBeGreaterThanOrEqual(rps * 0.9);
+    // And what the generator saw going out: every request written to a connection, in every second.
+    expect(result.dispatch.wire.sent).toBe(600);
+    expect(result.dispatch.per_second.seconds).toBe(5);
+    expect(result.dispatch.wire.per_second.min).toBeGreaterThanOrEqual(rps * 0.9);
 
     const seconds = perSecond(result.records, result.start_ms);
     expect(seconds).toHaveLength(6);
@@ -86,6 +90,10 @@ describe('open-model load against a server that slows down', () => {
     expect(all.latency_ms.p99).toBeGreaterThanOrEqual(1000); // far above the 200 ms of service
     expect(result.records.filter((r) => r.error === 'timeout').length).toBeGreaterThan(0);
     expect(result.records.filter((r) => r.ok).every((r) => r.latency_ms >= 200)).toBe(true);
+    // Issued at 50/s, but the 4 busy connections let requests onto the wire only as they free
+    // up: the wire figures show the queue that the issue rate alone would hide.
+    expect(result.dispatch.wire.achieved_rps).toBeLessThan(rps * 0.7);
+    expect(result.dispatch.wire.lag_ms.p99).toBeGreaterThan(500);
     // The first requests found free connections: the queue builds up, it was not there at once.
     expect(result.records[0]?.latency_ms).toBeLessThan(400);
   });
