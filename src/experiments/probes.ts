@@ -170,9 +170,27 @@ async function metricProbe(probe: MetricProbe, deps: ProbeDeps, signal?: AbortSi
   if (!samples.length) return { ok: false, value: null, detail: `the host's sampler printed no sample (${result.outcome} ${result.exitCode ?? ''}): ${tail(result.stderr)}` };
   // The first sample that has it: a db count can miss the first one (its connection still opening).
   const value = samples.map((s) => metricValue(s, probe)).find((v) => v !== null) ?? null;
-  if (value === null) return { ok: false, value: null, detail: `${probe.metric} is not measured on this host${probe.db ? '' : ' (db.* metrics need the probe\'s db)'}` };
+  if (value === null) {
+    // A full instance refuses the sampler's own connection too: say so rather than "not measured".
+    const refused = probe.db ? dbProbeError(result.stdout) : null;
+    return { ok: false, value: null, detail: refused ? `${probe.metric} not measured: the sampler could not connect to the instance: ${refused}` : `${probe.metric} is not measured on this host` };
+  }
   const ok = (probe.min === undefined || value >= probe.min) && (probe.max === undefined || value <= probe.max);
   return { ok, value, detail: `${probe.metric}${probe.mount ? ` on ${probe.mount}` : ''} = ${value}` };
+}
+
+/** The last error of the sampler's db probe (`{"type":"probe","data":{"kind":"db","ok":false,"error":…}}`), if any. */
+function dbProbeError(stdout: string): string | null {
+  let error: string | null = null;
+  for (const line of stdout.split('\n')) {
+    try {
+      const parsed = JSON.parse(line) as { type?: string; data?: { kind?: string; ok?: boolean; error?: unknown } };
+      if (parsed.type === 'probe' && parsed.data?.kind === 'db' && parsed.data.ok === false && typeof parsed.data.error === 'string') error = parsed.data.error.slice(0, 200);
+    } catch {
+      // not a JSON line: skipped
+    }
+  }
+  return error;
 }
 
 /** The `{"type":"sample"}` lines of the sampler's output, in order. */

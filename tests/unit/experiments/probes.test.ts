@@ -62,6 +62,17 @@ describe('steady-state probes', () => {
     expect(check).toMatchObject({ ok: false, value: 90, detail: 'db.connections_pct = 90' });
   });
 
+  it('when the instance is full and refuses the sampler too, then the check says so instead of "not measured"', async () => {
+    const lines = [
+      JSON.stringify({ type: 'probe', data: { kind: 'db', ok: false, error: 'FATAL: sorry, too many clients already' } }),
+      JSON.stringify({ type: 'sample', data: { cpu: { busy_pct: 3 }, db: null } }),
+    ];
+    const host = fakeHost({ exitCode: 0, stdout: `${lines.join('\n')}\n` });
+    const p = probe({ name: 'slots', type: 'metric', metric: 'db.connections_pct', db: 'postgresql://victim@127.0.0.1:5432/victim', max: 80 });
+    const check = await checkProbe(p, 'during', { exec: host.exec, defaultTarget: 'box' });
+    expect(check).toMatchObject({ ok: false, value: null, detail: 'db.connections_pct not measured: the sampler could not connect to the instance: FATAL: sorry, too many clients already' });
+  });
+
   it('when a db.* metric names no instance, then the file is refused: the sampler would measure nothing', () => {
     const parsed = SteadyStateProbe.safeParse({ name: 'slots', type: 'metric', metric: 'db.connections', max: 40 });
     expect(parsed.success).toBe(false);
