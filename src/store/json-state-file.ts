@@ -5,7 +5,8 @@ import type { Logger } from '../logger.js';
 import { writeFileAtomic } from './atomic.js';
 
 /**
- * One small JSON file of the coordinator's own state (`<stateDir>/alerts.json`, `watches.json`):
+ * One small JSON file of the coordinator's own state (`<stateDir>/alerts.json`, `watches.json`,
+ * `references/<target>.json`):
  * read back validated, written atomically, writes queued one after the other. A missing file is
  * the empty state; an unreadable one is logged and treated as empty (the next save replaces it),
  * so a damaged state file never keeps the coordinator from starting.
@@ -21,6 +22,8 @@ export class JsonStateFile<T> {
     /** What the file holds, for the log ("Alert memory", "Saved watches"). */
     private readonly what: string,
     private readonly log?: Logger,
+    /** What an unusable file means, for the log. */
+    private readonly without = 'starting without it',
   ) {
     this.file = path.resolve(stateDir, name);
   }
@@ -38,12 +41,12 @@ export class JsonStateFile<T> {
     try {
       json = JSON.parse(text);
     } catch {
-      this.log?.warn({ file: this.file }, `${this.what} is not valid JSON; starting without it`);
+      this.log?.warn({ file: this.file }, `${this.what} is not valid JSON; ${this.without}`);
       return null;
     }
     const parsed = this.schema.safeParse(json);
     if (!parsed.success) {
-      this.log?.warn({ file: this.file, issues: parsed.error.issues.slice(0, 3) }, `${this.what} failed validation; starting without it`);
+      this.log?.warn({ file: this.file, issues: parsed.error.issues.slice(0, 3) }, `${this.what} failed validation; ${this.without}`);
       return null;
     }
     return parsed.data;
