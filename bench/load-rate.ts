@@ -11,7 +11,9 @@
  *
  * Run: `flock -o -w 1500 /tmp/chaos-live.lock npm run bench -- --only load-rate`.
  */
+import { readdirSync } from 'node:fs';
 import { createServer } from 'node:http';
+import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -96,8 +98,13 @@ async function sandboxBench(log: (line: string) => void, rps: number, seconds: n
     figures.push(report(log, await measured(phase, { url, rps, durationS: seconds, timeoutMs: 2000 }, [sandbox.host])));
   };
 
+  // The sandbox shares this machine's two CPUs; a real target does not take the coordinator's.
+  // This process's threads (the event loop, GC, libuv's pool: nice is per thread on Linux) go
+  // ahead of the sandbox's busy workers, as on a machine of their own; said in the output, and
+  // skipped when not allowed (raising a priority needs root).
+  const reniced = renice(-10);
   try {
-    log(`sandbox: ${rps} requests/s for ${seconds} s on GET ${url}, open model (latency from the scheduled send time)`);
+    log(`sandbox: ${rps} requests/s for ${seconds} s on GET ${url}, open model (latency from the scheduled send time); generator ${reniced.length ? `at nice -10 (${reniced.length} threads) over the co-located sandbox` : 'at its usual priority (raising it needs root)'}`);
     await measure('healthy');
     // Four busy workers on the sandbox's two CPUs for the whole measurement (the host's own
     // watchdog reverts them after 120 s should this process die).
@@ -107,10 +114,34 @@ async function sandboxBench(log: (line: string) => void, rps: number, seconds: n
     await sleep(2000);
     await measure('degraded (cpu_spike x4)');
   } finally {
+    for (const { tid, nice } of reniced) setPriority(tid, nice);
     await stopCpuSpike(connection);
     await connection.close();
   }
   return figures;
+}
+
+/** Sets every thread of this process to `nice`; returns the threads changed and their old values. */
+function renice(nice: number): { tid: number; nice: number }[] {
+  const changed: { tid: number; nice: number }[] = [];
+  for (const tid of readdirSync('/proc/self/task').map(Number)) {
+    try {
+      const before = os.getPriority(tid);
+      os.setPriority(tid, nice);
+      changed.push({ tid, nice: before });
+    } catch {
+      // not allowed, or the thread has ended
+    }
+  }
+  return changed;
+}
+
+function setPriority(tid: number, nice: number): void {
+  try {
+    os.setPriority(tid, nice);
+  } catch {
+    // the thread has ended
+  }
 }
 
 async function stopCpuSpike(connection: SshConnection): Promise<void> {
