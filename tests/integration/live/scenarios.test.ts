@@ -18,14 +18,14 @@ describe('live incidents on the sandbox host', () => {
     const res = await fetch(`${server.url}/start_incident`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ scenario, target_vm: { name: 'sandbox' }, options: { baseline_s: 8, observe_s: 14, ...options } }),
+      body: JSON.stringify({ scenario, target_vm: { name: 'sandbox' }, options: { baseline_s: 6, observe_s: 10, ...options } }),
     });
     expect(res.status).toBe(202);
     const { incident_id } = (await res.json()) as { incident_id: string };
     return waitForIncident(server.url, incident_id, {}, 180_000);
   }
 
-  // First, before any fault: a load average still decaying from the last fault is not a healthy host.
+  // First, before any fault: the host at rest.
   it('when investigate runs on the healthy sandbox, then it is healthy', async () => {
     const status = await runLive('investigate', {});
     expect(status).toMatchObject({ status: 'completed', chaos: { state: 'not_applicable' } });
