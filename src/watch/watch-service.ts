@@ -120,8 +120,8 @@ export class WatchService {
 
   /** Shutdown: stop every watch and accept no new one; the saved watches resume on the next start. */
   async close(): Promise<void> {
+    await this.persist();
     this.accepting = false;
-    await this.deps.saved?.save(this.saved()).catch((error: unknown) => this.deps.log.warn({ err: error }, 'Could not save the watches'));
     await Promise.all([...this.watchers.keys()].map((t) => this.end(t).catch(() => undefined)));
   }
 
@@ -147,14 +147,11 @@ export class WatchService {
     return view;
   }
 
-  private saved(): SavedWatch[] {
-    return [...this.watchers.values()].map((w) => w.view()).map((v) => ({ target: v.target, options: v.options, since: v.started_at }));
-  }
-
   /** The running watches, as a restart should find them; a failed save is logged, the watch runs on. */
   private async persist(): Promise<void> {
     if (!this.accepting) return;
-    await this.deps.saved?.save(this.saved()).catch((error: unknown) => this.deps.log.warn({ err: error }, 'Could not save the watches; they will not resume after a restart'));
+    const saved: SavedWatch[] = [...this.watchers.values()].map((w) => w.view()).map((v) => ({ target: v.target, options: v.options, since: v.started_at }));
+    await this.deps.saved?.save(saved).catch((error: unknown) => this.deps.log.warn({ err: error }, 'Could not save the watches; they will not resume after a restart'));
   }
 
   private async investigate(target: string, detection: { detected_at: string; breaches: { key: string; detail: string }[] }): Promise<string> {
