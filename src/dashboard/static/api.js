@@ -78,6 +78,12 @@ async function body(res) {
   return res.text().catch(() => null);
 }
 
+/** What to tell a person about a failed call: the problem's detail, else the error's message. */
+export function problemText(error) {
+  if (error instanceof ApiError) return error.problem?.detail ?? error.message;
+  return error?.message ?? String(error);
+}
+
 export async function apiJson(path, init = {}) {
   const res = await api(path, init);
   const data = await body(res);

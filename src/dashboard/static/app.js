@@ -1,4 +1,4 @@
-import { ApiError, apiJson, apiText, download, followEvents, hasToken, incidentPath, loadableUrl, postJson, setTokenPrompt, forgetToken } from './api.js';
+import { ApiError, apiJson, apiText, download, followEvents, hasToken, incidentPath, loadableUrl, postJson, problemText, setTokenPrompt, forgetToken } from './api.js';
 import { categoryTitle, formatTime, h, replace } from './dom.js';
 import { clearProblem, readStartRequest, renderScenarioOptions, scenarioHint, scenarioOptionSchemas, showProblem } from './form.js';
 import { IncidentView } from './incident-view.js';
@@ -23,11 +23,6 @@ function toast(text, kind = 'info') {
   $('toasts').append(el);
   setTimeout(() => el.classList.add('leaving'), 4200);
   setTimeout(() => el.remove(), 4600);
-}
-
-function problemText(error) {
-  if (error instanceof ApiError) return error.problem?.detail ?? error.message;
-  return error?.message ?? String(error);
 }
 
 // ---- theme ----------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-import { ApiError, apiJson, incidentPath, postJson } from './api.js';
+import { apiJson, incidentPath, postJson, problemText } from './api.js';
 import { formatDuration, formatTime, h, replace } from './dom.js';
 
 /** Statuses after which nothing changes any more: the panel stops polling. */
@@ -16,11 +16,6 @@ const STATUS_TEXT = {
   rejected: 'rejected',
   expired: 'expired',
 };
-
-function problemText(error) {
-  if (error instanceof ApiError) return error.problem?.detail ?? error.message;
-  return error instanceof Error ? error.message : String(error);
-}
 
 /** The step as the host will run it: its rendered command when the plan has one, else the action and its arguments. */
 function commandOf(step) {

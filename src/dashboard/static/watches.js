@@ -1,11 +1,10 @@
 /** The watches page: every watch with its state and detections (each linked to its incident), start and stop. */
-import { ApiError, api, apiJson, postJson } from './api.js';
+import { api, apiJson, postJson, problemText } from './api.js';
 import { formatTime, h, replace } from './dom.js';
 
 const REFRESH_MS = 2000;
 const $ = (id) => document.getElementById(id);
 
-const problemText = (error) => (error instanceof ApiError ? (error.problem?.detail ?? error.message) : String(error?.message ?? error));
 
 function detectionItem(d) {
   const when = formatTime(d.detected_at);
