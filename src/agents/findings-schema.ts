@@ -55,6 +55,7 @@ const SeriesFinding = z.object({
   label: z.string(),
   unit: z.string(),
   baseline: Baseline,
+  recovery_band: z.object({ lo: Num, hi: Num, basis: z.string() }),
   incident: z.object({ median: Num, max: Num, min: Num, last: Num, n: Count }),
   mean_z: Num,
   anomalous: z.boolean(),
@@ -146,7 +147,7 @@ export const MetricFindingsSchema = z.object({
           back_after_s: Num.nullable(),
           lagging: z.boolean(),
           last: Num.nullable(),
-          band: z.object({ lo: Num, hi: Num }),
+          band: z.object({ lo: Num, hi: Num, basis: z.string() }),
         }),
       ),
     })

@@ -77,6 +77,13 @@ export type LogSignature = (typeof LOG_SIGNATURES)[number];
 
 export type Baseline = { median: number; mad: number; mean: number; sd: number; lo: number; hi: number; n: number };
 
+/**
+ * The band a series must be back inside after a fix or a revert: the baseline band, widened to
+ * the metric's everyday noise around the baseline median and to the host's known-good reference
+ * when the target has one. `basis` says which of them set it, for the report.
+ */
+export type RecoveryBand = { lo: number; hi: number; basis: string };
+
 export type AnomalyWindow = {
   start: string;
   end: string;
@@ -93,6 +100,8 @@ export type SeriesFinding = {
   label: string;
   unit: string;
   baseline: Baseline;
+  /** What counts as back to normal after a fix or a revert (see recoveryBand). */
+  recovery_band: RecoveryBand;
   incident: { median: number; max: number; min: number; last: number; n: number };
   /** Mean of the incident samples as a z-score against the baseline mean/sd (simple-statistics). */
   mean_z: number;
@@ -152,7 +161,7 @@ export type MetricFindings = {
   }[];
   /** Seconds from fault injection to the first anomalous sample; null when unknown. */
   time_to_detect_s: number | null;
-  /** Seconds from revert until every anomalous series was back inside its baseline band. */
+  /** Seconds from revert until every anomalous series was back inside its recovery band. */
   recovery_s: number | null;
   /** How each anomalous series came back after the revert; null before the revert is watched. */
   recovery: RecoveryFindings | null;
@@ -162,14 +171,15 @@ export type MetricFindings = {
 export type SeriesRecovery = {
   key: string;
   label: string;
-  /** `recovered`: back inside the baseline band and still there at the end of the watch. */
+  /** `recovered`: back inside its recovery band and still there at the end of the watch. */
   state: 'recovered' | 'still_out' | 'no_data';
   /** Seconds after the revert when it came back for good; null unless recovered. */
   back_after_s: number | null;
   /** Slow by construction (load average, swap): reported, but not waited for. */
   lagging: boolean;
   last: number | null;
-  band: { lo: number; hi: number };
+  /** The recovery band it was judged against, and what set it. */
+  band: RecoveryBand;
 };
 
 export type RecoveryFindings = {

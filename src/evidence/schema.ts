@@ -21,7 +21,7 @@ export type Phase = z.infer<typeof Phase>;
 
 /**
  * When a sample or probe was taken: one of the analysed windows, or `recovery`, the short watch
- * after the revert that measures how long the host takes to get back inside its baseline band.
+ * after the revert that measures how long the host takes to get back inside its normal band.
  */
 export const SamplePhase = z.enum([...Phase.options, 'recovery']);
 export type SamplePhase = z.infer<typeof SamplePhase>;

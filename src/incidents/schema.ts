@@ -14,7 +14,7 @@ const CommonOptions = {
   observe_s: Seconds(1, 3600).default(20).describe('Seconds the incident is observed after injection'),
   recovery_s: Seconds(0, 600)
     .default(30)
-    .describe('After the revert, watch the host for at most this long (less once every anomalous metric is back in its baseline band) to measure the recovery time; 0 skips it'),
+    .describe('After the revert, watch the host for at most this long (less once every anomalous metric is back in its normal band) to measure the recovery time; 0 skips it'),
   max_runtime_s: Seconds(10, 3600)
     .default(300)
     .describe('Host-side failsafe: the fault is reverted by the host itself after this long'),

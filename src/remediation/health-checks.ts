@@ -56,8 +56,8 @@ export function healthChecks(window: RecoveryWindow, metrics: MetricFindings | u
       name: 'metrics',
       ok: out.length === 0,
       detail: out.length
-        ? `still outside the baseline band after ${verifyS} s: ${out.map((s) => `${s.label} (last ${s.last ?? '?'}, band ${s.band.lo}..${s.band.hi})`).join(', ')}`
-        : `every anomalous metric back inside its baseline band${recovery.recovery_s !== null ? ` within ${recovery.recovery_s} s` : ''} (${recovery.samples} samples)${lagging.length ? `; slow by nature, still settling: ${lagging.map((s) => s.label).join(', ')}` : ''}`,
+        ? `still outside the normal band after ${verifyS} s: ${out.map((s) => `${s.label} (last ${s.last ?? '?'}, band ${s.band.lo}..${s.band.hi}, set by ${s.band.basis})`).join(', ')}`
+        : `every anomalous metric back inside its normal band${recovery.recovery_s !== null ? ` within ${recovery.recovery_s} s` : ''} (${recovery.samples} samples)${lagging.length ? `; slow by nature, still settling: ${lagging.map((s) => s.label).join(', ')}` : ''}`,
     });
   }
   return checks;

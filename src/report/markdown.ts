@@ -143,11 +143,11 @@ export function buildReportMarkdown(input: ReportInput): string {
     out.push('');
     if (metrics.recovery) {
       const r = metrics.recovery;
-      out.push(`After the revert (watched ${r.watched_s} s, ${r.samples} samples), each anomalous metric against its baseline band:`, '');
-      out.push('| Metric | Baseline band | Last value | Back in band after |', '|---|---:|---:|---|');
+      out.push(`After the revert (watched ${r.watched_s} s, ${r.samples} samples), each anomalous metric against its normal band (its baseline band, widened to the metric's everyday noise and the known-good reference):`, '');
+      out.push('| Metric | Normal band | Set by | Last value | Back in band after |', '|---|---:|---|---:|---|');
       for (const x of r.series) {
         const back = x.state === 'recovered' ? `${x.back_after_s} s` : x.state === 'no_data' ? 'no samples' : `not yet${x.lagging ? ' (lags by design)' : ''}`;
-        out.push(`| ${cell(x.label)} | ${fmt(x.band.lo, '')} – ${fmt(x.band.hi, '')} | ${x.last === null ? '—' : fmt(x.last, '')} | ${back} |`);
+        out.push(`| ${cell(x.label)} | ${fmt(x.band.lo, '')} – ${fmt(x.band.hi, '')} | ${cell(x.band.basis)} | ${x.last === null ? '—' : fmt(x.last, '')} | ${back} |`);
       }
       out.push('');
     }
@@ -366,10 +366,10 @@ function codeBlock(text: string, lang = ''): string {
   return `${fence}${lang}\n${body}\n${fence}`;
 }
 
-/** The recovery half of the summary line: when the host was back inside its baseline band. */
+/** The recovery half of the summary line: when the host was back inside its normal band. */
 function recoverySentence(r: RecoveryFindings | null): string {
   if (!r) return 'Recovery: **n/a** (no samples after the revert).';
-  if (r.recovered) return `Recovery: **${r.recovery_s} s** after the revert, every anomalous metric back inside its baseline band.`;
+  if (r.recovered) return `Recovery: **${r.recovery_s} s** after the revert, every anomalous metric back inside its normal band.`;
   const out = r.series.filter((x) => !x.lagging && x.state !== 'recovered').map((x) => x.label);
-  return `Recovery: **not within ${r.watched_s} s** of the revert (${cell(out.join(', '))} still outside the baseline band).`;
+  return `Recovery: **not within ${r.watched_s} s** of the revert (${cell(out.join(', '))} still outside its normal band).`;
 }

@@ -1,5 +1,6 @@
 import { mean, median, medianAbsoluteDeviation, standardDeviation, zScore } from 'simple-statistics';
-import type { AnomalyWindow, Baseline, SeriesFinding } from '../findings.js';
+import type { LevelBand } from '../../evidence/reference.js';
+import type { AnomalyWindow, Baseline, RecoveryBand, SeriesFinding } from '../findings.js';
 import type { SeriesSpec } from './series.js';
 
 /** A sample is anomalous when it is this many robust deviations from the baseline median. */
@@ -28,8 +29,29 @@ function robustScale(mad: number, floor: number): number {
   return Math.max(MAD_TO_SD * mad, (2 * floor) / ANOMALY_Z);
 }
 
-/** Analyses one series: baseline, incident summary, anomaly windows. */
-export function analyzeSeries(spec: SeriesSpec): SeriesFinding {
+/**
+ * What "back to normal" means for one series (SPEC §10: back inside the known-good band). The
+ * band of a short baseline is too narrow to judge a fix by: six samples of CPU on a host with
+ * busy neighbours can give 2..17 %, and 18 % after a good fix is no fault. So the baseline band
+ * is widened to the metric's everyday noise around the baseline median, and to the host's
+ * known-good reference (its lowest level to its 95th percentile) when the target has one.
+ */
+export function recoveryBand(baseline: Baseline, noise: number, reference?: LevelBand): RecoveryBand {
+  const parts = [{ lo: baseline.lo, hi: baseline.hi, basis: 'the baseline band' }];
+  if (noise > 0) parts.push({ lo: Math.max(0, baseline.median - noise), hi: baseline.median + noise, basis: `the baseline median ± ${round(noise)} (everyday noise)` });
+  if (reference) parts.push({ lo: reference.min, hi: Math.max(reference.p95, reference.median), basis: 'the known-good reference' });
+  const lo = Math.min(...parts.map((p) => p.lo));
+  const hi = Math.max(...parts.map((p) => p.hi));
+  // Name what set each edge; the baseline band when nothing widened it.
+  const setters = [...new Set(parts.filter((p) => p.lo === lo || p.hi === hi).map((p) => p.basis))];
+  return { lo: round(lo), hi: round(hi), basis: setters.join(' and ') };
+}
+
+/**
+ * Analyses one series: baseline, incident summary, anomaly windows, and the band it must be
+ * back inside after the fault (with the host's known-good level of it, when there is one).
+ */
+export function analyzeSeries(spec: SeriesSpec, reference?: LevelBand): SeriesFinding {
   const base = spec.points.filter((p) => p.phase === 'baseline').map((p) => p.v);
   const incidentPoints = spec.points.filter((p) => p.phase === 'incident');
   const inc = incidentPoints.map((p) => p.v);
@@ -80,6 +102,7 @@ export function analyzeSeries(spec: SeriesSpec): SeriesFinding {
     label: spec.label,
     unit: spec.unit,
     baseline: roundBaseline(baseline),
+    recovery_band: recoveryBand(baseline, spec.noise, reference),
     incident: inc.length
       ? { median: round(median(inc)), max: round(Math.max(...inc)), min: round(Math.min(...inc)), last: round(inc.at(-1)!), n: inc.length }
       : { median: 0, max: 0, min: 0, last: 0, n: 0 },

@@ -55,13 +55,13 @@ function recoverySummary(findings: MetricFindings): string {
   if (!r) return findings.anomalous.length ? 'recovery not measured: no samples after the revert' : 'nothing was anomalous, so nothing to recover from';
   const lagging = stillOut(r, { lagging: true });
   const head = r.recovered
-    ? `recovered: every anomalous series back inside its baseline band ${r.recovery_s} s after the revert`
-    : `not recovered within ${r.watched_s} s of the revert: ${stillOut(r).join(', ')} still outside the baseline band`;
+    ? `recovered: every anomalous series back to normal ${r.recovery_s} s after the revert`
+    : `not recovered within ${r.watched_s} s of the revert: ${stillOut(r).join(', ')} still out of their normal band`;
   return lagging.length ? `${head} (${lagging.join(', ')} still settling, as it lags by design)` : head;
 }
 
 /**
- * The recovery watch's stop condition: given the MetricsAgent's findings (the baseline bands)
+ * The recovery watch's stop condition: given the MetricsAgent's findings (the recovery bands)
  * and the evidence so far, is every anomalous series settled back inside its band?
  */
 export function settledAfterRevert(findings: MetricFindings, evidence: Evidence): boolean {
@@ -71,7 +71,7 @@ export function settledAfterRevert(findings: MetricFindings, evidence: Evidence)
 }
 
 export function analyzeMetrics(evidence: Evidence): MetricFindings {
-  const series = extractSeries(evidence).map(analyzeSeries);
+  const series = extractSeries(evidence).map((s) => analyzeSeries(s, evidence.reference?.levels[s.key]));
   const anomalous = series.filter((s) => s.anomalous);
   const recovery = assessRecovery(anomalous, evidence.fault_reverted_at);
   return {

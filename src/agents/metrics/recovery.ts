@@ -11,12 +11,14 @@ const LAGGING = [/^load1$/, /^mem\.swap_used_mb$/];
 /** A series has settled when this many samples in a row are back inside its band. */
 export const SETTLED_SAMPLES = 3;
 
-type Watched = Pick<SeriesFinding, 'key' | 'label' | 'baseline' | 'points'>;
+type Watched = Pick<SeriesFinding, 'key' | 'label' | 'recovery_band' | 'points'>;
+
+const inBand = (s: Watched, v: number) => v >= s.recovery_band.lo && v <= s.recovery_band.hi;
 
 /**
  * How the anomalous series came back after the revert: for each, when it re-entered its
- * baseline band for good (median ± the band's deviations, the band the charts shade). Null when
- * nothing was reverted or nothing was anomalous.
+ * recovery band for good (the baseline band, widened to the metric's everyday noise and the
+ * known-good reference: see recoveryBand). Null when nothing was reverted or nothing was anomalous.
  */
 export function assessRecovery(anomalous: Watched[], revertedAt: string | null): RecoveryFindings | null {
   if (!revertedAt || !anomalous.length) return null;
@@ -28,9 +30,9 @@ export function assessRecovery(anomalous: Watched[], revertedAt: string | null):
     samples = Math.max(samples, after.length);
     if (after.length) lastT = Math.max(lastT, Date.parse(after.at(-1)!.t));
     const lagging = LAGGING.some((re) => re.test(s.key));
-    const base = { key: s.key, label: s.label, lagging, band: { lo: s.baseline.lo, hi: s.baseline.hi } };
+    const base = { key: s.key, label: s.label, lagging, band: s.recovery_band };
     if (!after.length) return { ...base, state: 'no_data', back_after_s: null, last: null };
-    const lastOut = after.findLastIndex((p) => p.v < s.baseline.lo || p.v > s.baseline.hi);
+    const lastOut = after.findLastIndex((p) => !inBand(s, p.v));
     const last = after.at(-1)!.v;
     if (lastOut === after.length - 1) return { ...base, state: 'still_out', back_after_s: null, last };
     const back = after[lastOut + 1]!;
@@ -60,7 +62,7 @@ export function recoverySettled(anomalous: Watched[], revertedAt: string | null)
   const revert = Date.parse(revertedAt);
   return awaited.every((s) => {
     const tail = s.points.filter((p) => Date.parse(p.t) > revert).slice(-SETTLED_SAMPLES);
-    return tail.length === SETTLED_SAMPLES && tail.every((p) => p.v >= s.baseline.lo && p.v <= s.baseline.hi);
+    return tail.length === SETTLED_SAMPLES && tail.every((p) => inBand(s, p.v));
   });
 }
 

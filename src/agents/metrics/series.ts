@@ -9,6 +9,13 @@ export type SeriesSpec = {
    * has a MAD near zero; this floor keeps a 0.1 % wobble from reading as a 50-sigma event.
    */
   floor: number;
+  /**
+   * How far a healthy host wanders on this metric from its neighbours and its own housekeeping:
+   * after a fix, a level within the baseline median ± this is back to normal, however narrow
+   * the band of a short baseline is. Two floors, except for pass/fail series, where any
+   * failure is a failure.
+   */
+  noise: number;
   points: { t: string; v: number; phase: SamplePhase }[];
 };
 
@@ -52,7 +59,7 @@ export function allSeries(evidence: Pick<Evidence, 'samples' | 'probes'>): Serie
   for (const target of unique(probes.map((p) => p.target))) {
     const mine = probes.filter((p) => p.target === target);
     out.push(probeSeries(`probe:${target}.latency_ms`, `${target} probe latency`, 'ms', 25, mine, (p) => (p.ok ? p.latency_ms ?? undefined : undefined)));
-    out.push(probeSeries(`probe:${target}.failed`, `${target} probe failures`, '0/1', 0.5, mine, (p) => (p.ok ? 0 : 1)));
+    out.push({ ...probeSeries(`probe:${target}.failed`, `${target} probe failures`, '0/1', 0.5, mine, (p) => (p.ok ? 0 : 1)), noise: 0 });
   }
   return out;
 }
@@ -62,7 +69,7 @@ function series(key: string, label: string, unit: string, floor: number, samples
     const v = pick(s);
     return v === undefined || !Number.isFinite(v) ? [] : [{ t: s.t, v, phase: s.phase }];
   });
-  return { key, label, unit, floor, points };
+  return { key, label, unit, floor, noise: 2 * floor, points };
 }
 
 function probeSeries(key: string, label: string, unit: string, floor: number, probes: ProbeResult[], pick: (p: ProbeResult) => number | undefined): SeriesSpec {
@@ -70,7 +77,7 @@ function probeSeries(key: string, label: string, unit: string, floor: number, pr
     const v = pick(p);
     return v === undefined ? [] : [{ t: p.t, v, phase: p.phase }];
   });
-  return { key, label, unit, floor, points };
+  return { key, label, unit, floor, noise: 2 * floor, points };
 }
 
 function unique<T>(values: T[]): T[] {

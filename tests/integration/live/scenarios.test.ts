@@ -45,7 +45,7 @@ describe('live incidents on the sandbox host', () => {
     expect(status).toMatchObject({ status: 'completed', outcome: { category, culprit }, chaos: { state: 'reverted' } });
     const check = await onSandbox(`sudo -n /opt/chaos-scripts/${scenario}.sh status`);
     expect(JSON.parse(check.stdout)).toMatchObject({ state: 'stopped' });
-    // After the revert the host was watched until it was back inside its baseline band.
+    // After the revert the host was watched until it was back inside its normal band.
     const metrics = (await (await fetch(`${server.url}/incidents/${String(status.incident_id)}/artifacts/metrics.json`)).json()) as {
       findings: { recovery: { recovered: boolean; recovery_s: number | null; samples: number } | null };
     };

@@ -153,7 +153,7 @@ describe('the incident pipeline around the revert', () => {
       expect(report).toMatch(/\| CPU busy \| .* \| 3 s \|/);
       const trace = JSON.parse(await readFile(path.join(folder, 'trace.json'), 'utf8')) as { agent: string; content: { summary?: string } }[];
       const order = trace.map((e) => e.content.summary ?? '').filter((s) => /^recovered|^ReporterAgent started/.test(s));
-      expect(order).toEqual([expect.stringMatching(/^recovered: every anomalous series back inside its baseline band 3 s after the revert/), 'ReporterAgent started']);
+      expect(order).toEqual([expect.stringMatching(/^recovered: every anomalous series back to normal 3 s after the revert/), 'ReporterAgent started']);
       expect(await readFile(path.join(folder, 'slack_summary.txt'), 'utf8')).toContain('Recovered 3 s after the revert');
     } finally {
       await cleanup();
@@ -166,7 +166,7 @@ describe('the incident pipeline around the revert', () => {
       expect(finished.status).toBe('completed');
       expect(source.recoveryOffered).toBe(4);
       const report = await readFile(path.join(folder, 'report.md'), 'utf8');
-      expect(report).toContain('Recovery: **not within 4 s** of the revert (CPU busy still outside the baseline band)');
+      expect(report).toContain('Recovery: **not within 4 s** of the revert (CPU busy still outside its normal band)');
     } finally {
       await cleanup();
     }

@@ -1,13 +1,14 @@
+import { recoveryBand } from '../../../../src/agents/metrics/anomalies.js';
 import { assessRecovery, recoverySettled, SETTLED_SAMPLES } from '../../../../src/agents/metrics/recovery.js';
 
 const REVERT = '2026-11-23T10:00:00.000Z';
 const at = (s: number) => new Date(Date.parse(REVERT) + s * 1000).toISOString();
-const band = { median: 10, mad: 1, mean: 10, sd: 1, lo: 5, hi: 15, n: 10 };
+const band = { lo: 5, hi: 15, basis: 'the baseline band' };
 
 /** A series with points at -3..-1 s (the incident) and then the given values one per second after the revert. */
 function series(key: string, after: number[]) {
   const before = [-3, -2, -1].map((s) => ({ t: at(s), v: 90, phase: 'incident' as const }));
-  return { key, label: key, baseline: band, points: [...before, ...after.map((v, i) => ({ t: at(i + 1), v, phase: 'recovery' as const }))] };
+  return { key, label: key, recovery_band: band, points: [...before, ...after.map((v, i) => ({ t: at(i + 1), v, phase: 'recovery' as const }))] };
 }
 
 describe('recovery after the revert', () => {
@@ -60,5 +61,30 @@ describe('recovery after the revert', () => {
     expect(recoverySettled([series('cpu.busy_pct', [80, ...back.slice(1)])], REVERT)).toBe(false);
     expect(recoverySettled([series('cpu.busy_pct', [...back, 80])], REVERT)).toBe(false);
     expect(recoverySettled([series('cpu.busy_pct', back), series('db.connections_pct', [90, 90, 90])], REVERT)).toBe(false);
+  });
+});
+
+describe('the band a series must be back inside', () => {
+  // Six samples of CPU on a host with busy neighbours: a narrow band around 9.9 %.
+  const shortBaseline = { median: 9.9, mad: 1, mean: 9.9, sd: 2, lo: 2.4, hi: 17.4, n: 6 };
+
+  it('when a short baseline gives a narrow band, then the metric\'s everyday noise around its median still counts as normal', () => {
+    const b = recoveryBand(shortBaseline, 10);
+    expect(b).toEqual({ lo: 0, hi: 19.9, basis: 'the baseline median ± 10 (everyday noise)' });
+    // 18.4 % busy after the fix: back to normal; 30 % is not.
+    const judged = (v: number) => assessRecovery([{ key: 'cpu.busy_pct', label: 'CPU busy', recovery_band: b, points: [{ t: at(1), v, phase: 'recovery' }] }], REVERT)!.recovered;
+    expect(judged(18.4)).toBe(true);
+    expect(judged(30)).toBe(false);
+  });
+
+  it('when the target has a known-good reference, then its normal range widens the band, never narrows it', () => {
+    expect(recoveryBand(shortBaseline, 10, { median: 20, p95: 31, min: 4, max: 55, n: 60 })).toEqual({ lo: 0, hi: 31, basis: 'the baseline median ± 10 (everyday noise) and the known-good reference' });
+    expect(recoveryBand(shortBaseline, 10, { median: 8, p95: 12, min: 5, max: 14, n: 60 })).toEqual({ lo: 0, hi: 19.9, basis: 'the baseline median ± 10 (everyday noise)' });
+  });
+
+  it('when a series is pass/fail (probe failures), then no noise is allowed: a failure is never normal', () => {
+    const b = recoveryBand({ median: 0, mad: 0, mean: 0, sd: 0, lo: 0, hi: 0.38, n: 6 }, 0);
+    expect(b).toEqual({ lo: 0, hi: 0.38, basis: 'the baseline band' });
+    expect(assessRecovery([{ key: 'probe:x.failed', label: 'x', recovery_band: b, points: [{ t: at(1), v: 1, phase: 'recovery' }] }], REVERT)!.recovered).toBe(false);
   });
 });
