@@ -33,12 +33,8 @@ export function planActions(category: RootCauseCategory, culprit: Culprit | null
 
 function processActions(culprit: Culprit, category: RootCauseCategory): FixAction[] {
   const pids = pidsOf(culprit);
-  const comm = bashWord(culprit.name);
-  // Re-check the name before signalling: the pid may have been reused since the evidence. The
-  // name is argv[0] as ps shows it (exec -a shop-indexer perl), else the kernel's comm.
-  const kill = pids
-    .map((pid) => `if { a=$(tr '\\0' '\\n' 2>/dev/null </proc/${pid}/cmdline | head -n 1); [ "\${a##*/}" = ${comm} ]; } || [ "$(cat /proc/${pid}/comm 2>/dev/null)" = ${comm} ]; then kill -TERM ${pid}; fi`)
-    .join('\n');
+  // Re-check the name before signalling: the pid may have been reused since the evidence.
+  const kill = pids.map((pid) => `if ${stillNamed(pid, culprit.name)}; then kill -TERM ${pid}; fi`).join('\n');
   return [
     {
       description: `Stop ${culprit.name} (${pids.length > 1 ? `pids ${pids.join(', ')}` : `pid ${pids[0]}`}), the process behind the ${category === 'cpu_saturation' ? 'CPU saturation' : 'memory growth'}.`,
@@ -55,8 +51,6 @@ function processActions(culprit: Culprit, category: RootCauseCategory): FixActio
  */
 function limitActions(culprit: Culprit): FixAction[] {
   const pid = culprit.pid!;
-  const name = bashWord(culprit.name);
-  const check = `[ "$(tr '\\0' '\\n' </proc/${pid}/cmdline 2>/dev/null | head -n 1)" = ${name} ] || [ "$(cat /proc/${pid}/comm 2>/dev/null)" = ${name} ]`;
   return [
     {
       description: `See what ${culprit.name} (pid ${pid}) holds open: a leak of descriptors shows as many entries of one kind.`,
@@ -65,11 +59,22 @@ function limitActions(culprit: Culprit): FixAction[] {
     },
     {
       description: `Raise the open-files limit of ${culprit.name} (pid ${pid}) in place, without a restart, after checking the pid is still that process.`,
-      command: `if ${check}; then prlimit --pid ${pid} --nofile=65536:65536; fi`,
+      command: `if ${stillNamed(pid, culprit.name)}; then prlimit --pid ${pid} --nofile=65536:65536; fi`,
       remedy: { action: 'raise_limit', args: [culprit.name, String(pid), '65536'] },
       rollback: `prlimit --pid ${pid} --nofile=<old soft>:<old hard> (the old values are in /proc/${pid}/limits before the change). Make it lasting with LimitNOFILE= in the unit or ulimit -n in its start script.`,
     },
   ];
+}
+
+/**
+ * A bash test that pid is still the process the evidence named, for fix.sh to run right before
+ * acting on it (the pid may have been reused). The same test as the host-side remedies
+ * (chaos-scripts/remediate/lib.sh): argv[0] as ps shows it (`exec -a shop-indexer perl`), its
+ * basename (`/opt/ledger/bin/ledger`), or the kernel's comm, which keeps 15 characters.
+ */
+export function stillNamed(pid: number, name: string): string {
+  const word = bashWord(name);
+  return `{ a=$(tr '\\0' '\\n' 2>/dev/null </proc/${pid}/cmdline | head -n 1); [ "$a" = ${word} ] || [ "\${a##*/}" = ${word} ]; } || [ "$(cat /proc/${pid}/comm 2>/dev/null)" = ${bashWord(name.slice(0, 15))} ]`;
 }
 
 /** The processes the evidence blamed (`pids`); culprits recorded before it existed list them in their detail. */
