@@ -125,7 +125,7 @@ describe('culprits named by program and pid', () => {
     const indexer = (pid: number): ProcessSample => ({ pid, comm: 'perl', argv0: 'shop-indexer', exe: '/usr/bin/perl', cpu_pct: 98, rss_mb: 6 });
     const d = run(hostEvidence({ sample: (s) => ({ ...s, cpu: { ...s.cpu, busy_pct: 99 }, top: [indexer(901), indexer(902), ...s.top] }) }));
     const command = d.actions[0]?.command ?? '';
-    for (const pid of [901, 902]) expect(command).toContain(`</proc/${pid}/cmdline | head -n 1); [ "\${a##*/}" = 'shop-indexer' ]; } || [ "$(cat /proc/${pid}/comm 2>/dev/null)" = 'shop-indexer' ]; then kill -TERM ${pid}; fi`);
+    for (const pid of [901, 902]) expect(command).toContain(`</proc/${pid}/cmdline | head -n 1); [ "$a" = 'shop-indexer' ] || [ "\${a##*/}" = 'shop-indexer' ]; } || [ "$(cat /proc/${pid}/comm 2>/dev/null)" = 'shop-indexer' ]; then kill -TERM ${pid}; fi`);
   });
 
   it('when interpreters run different programs, then each is its own program; renamed processes keep their name', () => {
