@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { ALLOWED_HOST_SCRIPTS, HOST_SCRIPTS } from '../../chaos/host-scripts.js';
 import { RemoteCommandError } from '../../errors.js';
@@ -79,7 +80,7 @@ export class SshEvidenceSource implements EvidenceSource {
     const start = new Date();
     this.phase = phase;
     try {
-      await sleep(durationS * 1000, signal);
+      await sleep(durationS * 1000, undefined, { signal });
     } finally {
       this.phase = null;
       this.windows[phase] = { start: start.toISOString(), end: new Date().toISOString() };
@@ -163,7 +164,7 @@ export class SshEvidenceSource implements EvidenceSource {
     try {
       let seen = 0;
       while (Date.now() < deadline) {
-        await sleep(Math.min(RECOVERY_TICK_MS, deadline - Date.now()), signal);
+        await sleep(Math.min(RECOVERY_TICK_MS, deadline - Date.now()), undefined, { signal });
         const count = this.samples.length;
         if (count === seen) continue; // nothing new to judge
         seen = count;
@@ -349,17 +350,3 @@ function safeJson(text: string): unknown {
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
