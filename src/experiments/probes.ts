@@ -7,8 +7,8 @@
  */
 import { request } from 'undici';
 import { errorMessage } from '../errors.js';
-import { HOST_SCRIPTS } from '../chaos/host-scripts.js';
-import { shellQuote } from '../ssh/quote.js';
+import { ALLOWED_HOST_SCRIPTS, HOST_SCRIPTS } from '../chaos/host-scripts.js';
+import { buildCommand, shellQuote } from '../ssh/quote.js';
 import type { CommandProbe, HostCommand, HttpProbe, MetricProbe, SqlProbe, SteadyStateProbe } from './schema.js';
 import type { ProbeCheck, SteadyPhase } from './result-schema.js';
 import { quantile } from './statistics.js';
@@ -162,9 +162,12 @@ async function commandProbe(probe: CommandProbe, deps: ProbeDeps, signal?: Abort
 const METRIC_SAMPLER_S = 2;
 
 async function metricProbe(probe: MetricProbe, deps: ProbeDeps, signal?: AbortSignal): Promise<Measured> {
-  // The sampler counts a PostgreSQL instance's connections only when given it as a db probe.
-  const db = probe.db ? ` --probe ${shellQuote(`db=${probe.db}`)}` : '';
-  const command = `python3 ${shellQuote(HOST_SCRIPTS.sampler)} --interval 1 --max-seconds ${METRIC_SAMPLER_S} --no-stdin-watch${db}`;
+  // The sampler counts a PostgreSQL instance's connections only when given it as a db probe. It
+  // runs under sudo as in the incident pipeline and the watch: a full instance refuses SQL, and
+  // then only the process table (other users' processes) can count its backends.
+  const db = probe.db ? ['--probe', `db=${probe.db}`] : [];
+  const args = ['--interval', '1', '--max-seconds', String(METRIC_SAMPLER_S), '--no-stdin-watch', ...db];
+  const command = buildCommand(HOST_SCRIPTS.sampler, args, { allowedScripts: ALLOWED_HOST_SCRIPTS, sudo: true });
   const result = await deps.exec(probe.target ?? deps.defaultTarget, command, (METRIC_SAMPLER_S + 10) * 1000, signal);
   const samples = samplesOf(result.stdout);
   if (!samples.length) return { ok: false, value: null, detail: `the host's sampler printed no sample (${result.outcome} ${result.exitCode ?? ''}): ${tail(result.stderr)}` };

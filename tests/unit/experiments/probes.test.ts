@@ -58,7 +58,8 @@ describe('steady-state probes', () => {
     const host = fakeHost({ exitCode: 0, stdout: `${sample(null)}\n${sample({ connections: 45, max_connections: 50 })}\n` });
     const p = probe({ name: 'slots', type: 'metric', metric: 'db.connections_pct', db: 'postgresql://victim@127.0.0.1:5432/victim', max: 80 });
     const check = await checkProbe(p, 'before', { exec: host.exec, defaultTarget: 'box' });
-    expect(host.commands[0]).toMatch(/--no-stdin-watch --probe 'db=postgresql:\/\/victim@127\.0\.0\.1:5432\/victim'$/);
+    // Under sudo, as the pipeline runs it: a full instance is then still counted from the process table.
+    expect(host.commands[0]).toMatch(/^sudo -n -- '\/opt\/chaos-scripts\/collect\/sampler\.py' .*'--no-stdin-watch' '--probe' 'db=postgresql:\/\/victim@127\.0\.0\.1:5432\/victim'$/);
     expect(check).toMatchObject({ ok: false, value: 90, detail: 'db.connections_pct = 90' });
   });
 
