@@ -163,11 +163,14 @@ const METRIC_SAMPLER_S = 2;
 
 async function metricProbe(probe: MetricProbe, deps: ProbeDeps, signal?: AbortSignal): Promise<Measured> {
   // The sampler counts a PostgreSQL instance's connections only when given it as a db probe. It
-  // runs under sudo as in the incident pipeline and the watch: a full instance refuses SQL, and
-  // then only the process table (other users' processes) can count its backends.
+  // runs under sudo where the login may (provision.sh allows it), as in the incident pipeline and
+  // the watch: a full instance refuses SQL, and then only the process table (other users'
+  // processes) can count its backends. Elsewhere it runs as the login, which measures the rest.
   const db = probe.db ? ['--probe', `db=${probe.db}`] : [];
   const args = ['--interval', '1', '--max-seconds', String(METRIC_SAMPLER_S), '--no-stdin-watch', ...db];
-  const command = buildCommand(HOST_SCRIPTS.sampler, args, { allowedScripts: ALLOWED_HOST_SCRIPTS, sudo: true });
+  const sampler = shellQuote(HOST_SCRIPTS.sampler);
+  const sudo = buildCommand(HOST_SCRIPTS.sampler, args, { allowedScripts: ALLOWED_HOST_SCRIPTS, sudo: true });
+  const command = `if sudo -n -l -- ${sampler} >/dev/null 2>&1; then ${sudo}; else python3 ${buildCommand(HOST_SCRIPTS.sampler, args, { allowedScripts: ALLOWED_HOST_SCRIPTS })}; fi`;
   const result = await deps.exec(probe.target ?? deps.defaultTarget, command, (METRIC_SAMPLER_S + 10) * 1000, signal);
   const samples = samplesOf(result.stdout);
   if (!samples.length) return { ok: false, value: null, detail: `the host's sampler printed no sample (${result.outcome} ${result.exitCode ?? ''}): ${tail(result.stderr)}` };

@@ -58,8 +58,11 @@ describe('steady-state probes', () => {
     const host = fakeHost({ exitCode: 0, stdout: `${sample(null)}\n${sample({ connections: 45, max_connections: 50 })}\n` });
     const p = probe({ name: 'slots', type: 'metric', metric: 'db.connections_pct', db: 'postgresql://victim@127.0.0.1:5432/victim', max: 80 });
     const check = await checkProbe(p, 'before', { exec: host.exec, defaultTarget: 'box' });
-    // Under sudo, as the pipeline runs it: a full instance is then still counted from the process table.
-    expect(host.commands[0]).toMatch(/^sudo -n -- '\/opt\/chaos-scripts\/collect\/sampler\.py' .*'--no-stdin-watch' '--probe' 'db=postgresql:\/\/victim@127\.0\.0\.1:5432\/victim'$/);
+    // Under sudo where the login may, as the pipeline runs it: a full instance is then still
+    // counted from the process table; as the login elsewhere.
+    const args = `'--interval' '1' '--max-seconds' '2' '--no-stdin-watch' '--probe' 'db=postgresql://victim@127.0.0.1:5432/victim'`;
+    const sampler = `'/opt/chaos-scripts/collect/sampler.py'`;
+    expect(host.commands[0]).toBe(`if sudo -n -l -- ${sampler} >/dev/null 2>&1; then sudo -n -- ${sampler} ${args}; else python3 ${sampler} ${args}; fi`);
     expect(check).toMatchObject({ ok: false, value: 90, detail: 'db.connections_pct = 90' });
   });
 
