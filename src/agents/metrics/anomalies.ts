@@ -38,8 +38,10 @@ function robustScale(mad: number, floor: number): number {
  */
 export function recoveryBand(baseline: Baseline, noise: number, reference?: LevelBand): RecoveryBand {
   const parts = [{ lo: baseline.lo, hi: baseline.hi, basis: 'the baseline band' }];
+  // A pass/fail series (no noise allowed) keeps its baseline band alone: a reference that saw a
+  // few failures must not make a failure normal.
   if (noise > 0) parts.push({ lo: Math.max(0, baseline.median - noise), hi: baseline.median + noise, basis: `the baseline median ± ${round(noise)} (everyday noise)` });
-  if (reference) parts.push({ lo: reference.min, hi: Math.max(reference.p95, reference.median), basis: 'the known-good reference' });
+  if (reference && noise > 0) parts.push({ lo: reference.min, hi: Math.max(reference.p95, reference.median), basis: 'the known-good reference' });
   const lo = Math.min(...parts.map((p) => p.lo));
   const hi = Math.max(...parts.map((p) => p.hi));
   // Name what set each edge; the baseline band when nothing widened it.

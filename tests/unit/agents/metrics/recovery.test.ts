@@ -82,8 +82,8 @@ describe('the band a series must be back inside', () => {
     expect(recoveryBand(shortBaseline, 10, { median: 8, p95: 12, min: 5, max: 14, n: 60 })).toEqual({ lo: 0, hi: 19.9, basis: 'the baseline median ± 10 (everyday noise)' });
   });
 
-  it('when a series is pass/fail (probe failures), then no noise is allowed: a failure is never normal', () => {
-    const b = recoveryBand({ median: 0, mad: 0, mean: 0, sd: 0, lo: 0, hi: 0.38, n: 6 }, 0);
+  it('when a series is pass/fail (probe failures), then neither noise nor a reference that saw failures makes a failure normal', () => {
+    const b = recoveryBand({ median: 0, mad: 0, mean: 0, sd: 0, lo: 0, hi: 0.38, n: 6 }, 0, { median: 0, p95: 1, min: 0, max: 1, n: 20 });
     expect(b).toEqual({ lo: 0, hi: 0.38, basis: 'the baseline band' });
     expect(assessRecovery([{ key: 'probe:x.failed', label: 'x', recovery_band: b, points: [{ t: at(1), v: 1, phase: 'recovery' }] }], REVERT)!.recovered).toBe(false);
   });
