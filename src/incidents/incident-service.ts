@@ -3,7 +3,7 @@ import type { AgentServices } from '../agents/agent.js';
 import { ConflictError, NotFoundError, errorMessage } from '../errors.js';
 import type { Findings } from '../agents/findings.js';
 import type { Evidence } from '../evidence/schema.js';
-import type { EvidenceSource } from '../evidence/source.js';
+import type { EvidenceSource, PriorSamples } from '../evidence/source.js';
 import type { Logger } from '../logger.js';
 import type { IncidentObserver } from '../observability/observers.js';
 import { TRACE_QUARANTINE, type BadTraceLine, type IncidentStore } from '../store/incident-store.js';
@@ -61,8 +61,12 @@ export type IncidentServiceDeps = {
 
 type Active = { record: IncidentRecord; controller: AbortController; done: Promise<IncidentRecord> };
 
-/** Who opened an incident, recorded in incident.json: an alert (POST /alerts) or watch mode; default manual. */
-export type IncidentOrigin = { trigger?: IncidentTrigger; detected_at?: string | null; alert?: IncidentAlert; experiment?: IncidentExperiment };
+/**
+ * Who opened an incident, recorded in incident.json: an alert (POST /alerts) or watch mode; default
+ * manual. `prior`: what watch mode saw before it opened the incident, for its evidence (never
+ * from a request).
+ */
+export type IncidentOrigin = { trigger?: IncidentTrigger; detected_at?: string | null; alert?: IncidentAlert; experiment?: IncidentExperiment; prior?: PriorSamples };
 
 /** What `GET /status` shows of one incident; `traceProblems`: trace lines that were skipped. */
 export type IncidentView =
@@ -204,6 +208,7 @@ export class IncidentService {
         ...(this.deps.observer ? { observer: this.deps.observer } : {}),
         ...(this.deps.agentHook ? { wrapAgent: this.deps.agentHook.forIncident() } : {}),
         ...(this.deps.retry ? { retry: this.deps.retry } : {}),
+        ...(origin.prior ? { prior: origin.prior } : {}),
         ...(opened.remediation && this.deps.remediation && opened.target.kind === 'ssh'
           ? { remediation: { host: opened.remediation, services: this.deps.remediation, target: opened.target.name } }
           : {}),

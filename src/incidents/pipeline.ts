@@ -6,7 +6,7 @@ import { ANALYSIS_AGENTS, REPORT_AGENT } from '../agents/registry.js';
 import { errorMessage } from '../errors.js';
 import { sanitizeEvidence } from '../evidence/sanitize.js';
 import type { Evidence } from '../evidence/schema.js';
-import type { EvidenceSource } from '../evidence/source.js';
+import type { EvidenceSource, PriorSamples, SeedResult } from '../evidence/source.js';
 import { withRecovery } from '../evidence/with-recovery.js';
 import type { Logger } from '../logger.js';
 import type { IncidentObserver } from '../observability/observers.js';
@@ -48,6 +48,11 @@ export type PipelineDeps = {
   wrapAgent?: (agent: AnyAgent) => AnyAgent;
   /** A failed, timed-out or rejected agent run is tried again up to `retries` times, `backoffMs` doubling. */
   retry?: RetryPolicy;
+  /**
+   * What watch mode saw before it opened this incident: handed to the source as the baseline and
+   * the start of the incident window (internal: no request can set it).
+   */
+  prior?: PriorSamples;
 };
 
 export type RetryPolicy = { retries: number; backoffMs: number };
@@ -80,9 +85,11 @@ export async function runPipeline(record: IncidentRecord, options: StartIncident
 
   await run.trace('Coordinator', 'info', { summary: `incident started: evidence from ${source.description}`, options });
   try {
+    // Before anything is collected: the source's windows start with them.
+    if (deps.prior && !chaos) await seedPrior(run, source, deps.prior);
     await run.phase('baseline', async () => {
       const got = await source.collect('baseline', options.baseline_s, signal);
-      return `${got.samples} samples, ${got.probes} probes over ${got.seconds} s`;
+      return `${got.samples} samples, ${got.probes} probes over ${got.seconds} s${got.taken_by ? ` taken by ${got.taken_by} before the host left its band (not collected again)` : ''}`;
     });
     if (chaos) {
       await run.phase('chaos', async () => {
@@ -205,6 +212,27 @@ export async function runPipeline(record: IncidentRecord, options: StartIncident
 }
 
 /**
+ * Hands the source what watch mode saw before it opened the incident, and traces what the
+ * evidence now includes, or why it includes none of it (the investigation then runs as usual).
+ */
+async function seedPrior(run: IncidentRun, source: EvidenceSource, prior: PriorSamples): Promise<void> {
+  const offered = prior.before.length + prior.during.length;
+  const seeded: SeedResult = source.seed ? source.seed(prior) : { ok: false, reason: `${source.description} takes no earlier samples` };
+  if (!seeded.ok) {
+    await run.trace('Coordinator', 'warning', { summary: `the ${offered} samples ${prior.taken_by} took before it opened this incident are not used: ${seeded.reason}`, prior: { taken_by: prior.taken_by, first_out_at: prior.first_out_at, offered } });
+    return;
+  }
+  const { baseline, incident } = seeded;
+  await run.trace('Coordinator', 'info', {
+    summary:
+      `this investigation includes ${baseline.samples + incident.samples} samples from ${prior.taken_by}: ${baseline.samples} in band before the host left it ` +
+      `(the baseline window, ${baseline.window.start} to ${baseline.window.end}) and ${incident.samples} from ${incident.since} on, the fault building up and out of band from ${prior.first_out_at} ` +
+      `(the start of the incident window)${seeded.dropped ? `; ${seeded.dropped} samples or probes seen twice or out of their window left out` : ''}`,
+    prior: { taken_by: prior.taken_by, first_out_at: prior.first_out_at, baseline, incident, dropped: seeded.dropped },
+  });
+}
+
+/**
  * After the revert: follows the host until every watching agent says it has settled (or
  * `maxS` runs out), then gives each of them its second look at the evidence with that window.
  */
@@ -273,7 +301,7 @@ class IncidentRun {
 
   /** Once the agents have concluded: when the fault began, when it was first seen, when it was diagnosed. */
   async detected(evidence: Evidence, findings: Partial<Findings>): Promise<void> {
-    const found = detectionTimings(evidence, findings, { detectedAt: this.record.detected_at, alertFiredAt: this.record.alert?.fired_at });
+    const found = detectionTimings(evidence, findings, { detectedAt: this.record.detected_at, alertFiredAt: this.record.alert?.fired_at, outOfBandAt: this.deps.prior?.first_out_at });
     let record = markTiming(this.record, 'fault_started_at', found.fault_started_at, found.fault_start_source ?? 'estimated');
     record = markTiming(record, 'detected_at', found.detected_at);
     const fixer = this.record.agents.find((a) => a.name === 'FixerAgent');

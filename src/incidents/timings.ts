@@ -105,13 +105,13 @@ const OBSERVATION_START_SLACK_MS = 1_500;
  *   earliest sign other than the culprit merely running. A fault whose first sign is already in
  *   the first sample predates the run: its start is unknown (null), and it was detected when the
  *   coordinator first looked. An incident opened by watch mode was detected when the watch saw
- *   it; one opened by an alert started no later than the alert fired. A start is never later
- *   than the detection.
+ *   it, and started no later than the watch's first sample out of band (host clock); one opened
+ *   by an alert started no later than the alert fired. A start is never later than the detection.
  */
 export function detectionTimings(
   evidence: Evidence,
   findings: Partial<Findings>,
-  known: { detectedAt?: string | null | undefined; alertFiredAt?: string | null | undefined } = {},
+  known: { detectedAt?: string | null | undefined; alertFiredAt?: string | null | undefined; outOfBandAt?: string | null | undefined } = {},
 ): Pick<IncidentTimings, 'fault_started_at' | 'fault_start_source' | 'detected_at'> {
   const injected = evidence.fault_started_at;
   const category = findings.FixerAgent?.root_cause.category;
@@ -135,6 +135,9 @@ export function detectionTimings(
   // An alert fires once its condition has held a while: the fault began by then at the latest.
   const fired = validIso(known.alertFiredAt);
   if (fired) candidates.push(fired);
+  // So does the watch's out-of-band streak: its first sample already showed the fault.
+  const outOfBand = validIso(known.outOfBandAt);
+  if (outOfBand) candidates.push(outOfBand);
   const start = candidates.filter((c) => Date.parse(c) <= Date.parse(detected)).sort()[0];
   if (!start) return { fault_started_at: null, fault_start_source: null, detected_at: detected };
   return { fault_started_at: start, fault_start_source: 'estimated', detected_at: detected };

@@ -11,8 +11,11 @@ import type { MetricSample, ProbeResult } from '../evidence/schema.js';
 export type WatchSample = Omit<MetricSample, 'phase'>;
 export type WatchProbe = Omit<ProbeResult, 'phase'>;
 
-/** One reason the host is out of its band, e.g. `{ key: 'cpu', detail: 'CPU 98% busy (limit 95%)' }`. */
-export type Breach = { key: string; detail: string };
+/**
+ * One reason the host is out of its band, e.g. `{ key: 'cpu', detail: 'CPU 98% busy (limit 95%)' }`;
+ * `pid`: the process, for a process's breach.
+ */
+export type Breach = { key: string; detail: string; pid?: number };
 
 /** Limits that are a fault on any host (health.ts); per sample, so a little tighter than its medians. */
 export const LIMITS = { cpuPct: 95, memPct: 90, diskPct: 90, dbPct: 85, limitsPct: 85 } as const;
@@ -84,7 +87,7 @@ export function judgeSample(sample: WatchSample, probes: readonly WatchProbe[], 
     }
     seen.min_mb = Math.min(seen.min_mb, p.rss_mb);
     const grown = p.rss_mb - seen.min_mb;
-    if (grown >= RSS_GROWTH_MB) out.push({ key: `rss:${p.comm}`, detail: `${p.argv0 ?? p.comm} (pid ${p.pid}) grew by ${Math.round(grown)} MB to ${Math.round(p.rss_mb)} MB` });
+    if (grown >= RSS_GROWTH_MB) out.push({ key: `rss:${p.comm}`, detail: `${p.argv0 ?? p.comm} (pid ${p.pid}) grew by ${Math.round(grown)} MB to ${Math.round(p.rss_mb)} MB`, pid: p.pid });
   }
 
   for (const d of sample.disks) {
@@ -117,6 +120,54 @@ export function judgeSample(sample: WatchSample, probes: readonly WatchProbe[], 
     }
   }
   return out;
+}
+
+/**
+ * How many of the last samples in band were already the breach building up. Walking back from
+ * the first sample out of band, a sample belongs to the build-up while one of the breached
+ * measures rose into it by more than its noise (a process appearing and growing, memory or a
+ * filesystem filling, DB connections piling up): inside the band's coarse limits, yet the fault's
+ * beginning rather than the host's normal. 0 for breaches that arrive at once or measure no level
+ * (a probe failing, CPUs pinned, an OOM kill, a file written in one go). `inBand`: oldest first.
+ */
+export function buildUp(inBand: readonly WatchSample[], breaches: readonly Breach[]): number {
+  const measures = breaches.flatMap((b) => measureOf(b) ?? []);
+  if (!measures.length) return 0;
+  const rose = (from: WatchSample, to: WatchSample) =>
+    measures.some(({ of, noise }) => {
+      const now = of(to);
+      if (now === undefined) return false;
+      const then = of(from);
+      return then === undefined || now - then > noise;
+    });
+  let n = 0;
+  // The oldest sample has nothing before it to have risen from: it stays the baseline.
+  for (let i = inBand.length - 1; i >= 1 && rose(inBand[i - 1]!, inBand[i]!); i -= 1) n += 1;
+  return n;
+}
+
+type Measure = { of: (s: WatchSample) => number | undefined; noise: number };
+
+/** The level a breach is about, sample by sample, and how much it wanders by itself between two samples. */
+function measureOf(b: Breach): Measure | null {
+  if (b.key === 'memory') return { of: (s) => s.mem.used_pct, noise: 0.5 };
+  if (b.key.startsWith('rss:') && b.pid !== undefined) {
+    const comm = b.key.slice('rss:'.length);
+    // Absent from the list: not running yet, or too small and idle to make the sampler's cut.
+    return { of: (s) => s.top.find((p) => p.pid === b.pid && p.comm === comm)?.rss_mb, noise: 1 };
+  }
+  if (b.key.startsWith('disk:')) {
+    const mount = b.key.slice('disk:'.length);
+    return {
+      of: (s) => {
+        const d = s.disks.find((x) => x.mount === mount);
+        return d && Math.max(d.used_pct, d.inodes_used_pct ?? 0);
+      },
+      noise: 0.2,
+    };
+  }
+  if (b.key === 'db') return { of: (s) => (s.db ? (100 * s.db.connections) / s.db.max_connections : undefined), noise: 2 };
+  return null;
 }
 
 /** Remembers the latencies of probes that answered while the host was in band (no reference: the watch's normal). */

@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { ALLOWED_HOST_SCRIPTS, HOST_SCRIPTS } from '../chaos/host-scripts.js';
 import { ConflictError, InputError, NotFoundError } from '../errors.js';
 import { probeArgs, probePlan } from '../evidence/probes.js';
+import type { PriorSamples } from '../evidence/source.js';
 import type { IncidentOrigin } from '../incidents/incident-service.js';
 import { StartIncidentRequest } from '../incidents/schema.js';
 import type { IncidentRecord, TraceEntry } from '../domain/index.js';
@@ -154,15 +155,23 @@ export class WatchService {
     await this.deps.saved?.save(saved).catch((error: unknown) => this.deps.log.warn({ err: error }, 'Could not save the watches; they will not resume after a restart'));
   }
 
-  private async investigate(target: string, detection: { detected_at: string; breaches: { key: string; detail: string }[] }): Promise<string> {
-    const request = StartIncidentRequest.parse({ scenario: 'investigate', target_vm: { name: target }, options: {} });
-    const { record } = await this.deps.incidents.start(request, { trigger: 'watch', detected_at: detection.detected_at });
+  private async investigate(target: string, detection: { detected_at: string; breaches: { key: string; detail: string }[]; seen: PriorSamples }): Promise<string> {
+    // Recorded as a bundle: an unscripted fault cannot be run again, only replayed.
+    const request = StartIncidentRequest.parse({ scenario: 'investigate', target_vm: { name: target }, options: { record: true } });
+    const { seen } = detection;
+    const { record } = await this.deps.incidents.start(request, { trigger: 'watch', detected_at: detection.detected_at, prior: seen });
     await this.deps
       .appendTrace(record.id, {
         timestamp: new Date().toISOString(),
         agent: 'Coordinator',
         type: 'info',
-        content: { summary: `opened by watch mode: ${target} left its band (${detection.breaches.map((b) => b.detail).join('; ')})`, detected_at: detection.detected_at, breaches: detection.breaches },
+        content: {
+          summary: `opened by watch mode: ${target} left its band (${detection.breaches.map((b) => b.detail).join('; ')}); handed over ${seen.before.length} samples in band before it and ${seen.during.length} from the fault's first sign, out of band from ${seen.first_out_at}`,
+          detected_at: detection.detected_at,
+          first_out_at: seen.first_out_at,
+          breaches: detection.breaches,
+          handed_over: { before: seen.before.length, during: seen.during.length, probes: seen.probes.length },
+        },
       })
       .catch((error: unknown) => this.deps.log.warn({ err: error, incidentId: record.id }, 'Could not trace why watch mode opened the incident'));
     return record.id;

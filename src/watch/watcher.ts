@@ -2,9 +2,10 @@ import { z } from 'zod';
 import { ConflictError, errorMessage } from '../errors.js';
 import type { KnownGoodReference } from '../evidence/reference.js';
 import { MetricSample, ProbeResult } from '../evidence/schema.js';
+import type { PriorSamples } from '../evidence/source.js';
 import type { Logger } from '../logger.js';
 import type { StreamHandle } from '../ssh/connection.js';
-import { judgeSample, learnProbes, newWatchMemory, type Breach, type WatchMemory, type WatchProbe, type WatchSample } from './judge.js';
+import { buildUp, judgeSample, learnProbes, newWatchMemory, type Breach, type WatchMemory, type WatchProbe, type WatchSample } from './judge.js';
 import type { WatchDetection, WatchOptions, WatchState, WatchView } from './schema.js';
 
 /** What the host-side sampler prints (chaos-scripts/collect/sampler.py), one JSON object a line. */
@@ -28,8 +29,12 @@ export type WatcherDeps = {
   options: WatchOptions;
   /** Opens the target's connection (enrolment, host key, reference); called again after a failure. */
   connect: () => Promise<WatchLink>;
-  /** Opens the investigation; resolves with its id. ConflictError: the target is busy or the cap is reached. */
-  investigate: (detection: { detected_at: string; breaches: Breach[] }) => Promise<string>;
+  /**
+   * Opens the investigation; resolves with its id. ConflictError: the target is busy or the cap
+   * is reached. `seen`: the watch's samples of the host before the breach and during it, for the
+   * investigation's evidence.
+   */
+  investigate: (detection: { detected_at: string; breaches: Breach[]; seen: PriorSamples }) => Promise<string>;
   /** One outside probe (fetch with a deadline); injectable for tests. */
   fetchProbe?: (url: string, timeoutMs: number) => Promise<WatchProbe>;
   log: Logger;
@@ -42,6 +47,15 @@ export type WatcherDeps = {
 const RESTART_MS = { first: 1_000, max: 30_000 };
 /** Detections kept in the view. */
 const MAX_DETECTIONS = 50;
+/**
+ * What the watch keeps of its samples for the investigation it opens: the last minute in band
+ * (at most one sample a second), and of the out-of-band streak its first and its latest half
+ * of this many (the climb and the present, however long the streak).
+ */
+export const HISTORY = { inBandS: 60, maxInBand: 60, maxStreak: 60 } as const;
+
+/** One sample and the host-side probes judged with it. */
+type Seen = { sample: WatchSample; probes: WatchProbe[] };
 
 /**
  * One watched target: a light sampler over the target's SSH connection, each sample judged
@@ -57,7 +71,10 @@ export class Watcher {
   private stopping = false;
   private samples = 0;
   private lastSampleAt: string | null = null;
-  private streak: { first: string; count: number } | null = null;
+  /** The samples in a row out of band, kept (bounded: HISTORY.maxStreak) for the investigation. */
+  private streak: { first: string; count: number; seen: Seen[] } | null = null;
+  /** The last samples in band, oldest first (HISTORY.inBandS seconds, HISTORY.maxInBand at most). */
+  private inBand: Seen[] = [];
   private breaches: Breach[] = [];
   private cooldownUntil = 0;
   private opening = false;
@@ -66,6 +83,8 @@ export class Watcher {
   private readonly memory: WatchMemory = newWatchMemory();
   /** Probe results since the last sample, judged with it. */
   private probes: WatchProbe[] = [];
+  /** Those of them the host-side sampler took (the investigation's sampler takes the same; not the outside ones). */
+  private hostProbes: WatchProbe[] = [];
   private restartMs = RESTART_MS.first;
   private restartTimer: NodeJS.Timeout | null = null;
   private loop: Promise<void> = Promise.resolve();
@@ -185,42 +204,79 @@ export class Watcher {
     if (!parsed.success) return;
     if (parsed.data.type === 'probe') {
       this.probes.push(parsed.data.data);
+      this.hostProbes.push(parsed.data.data);
       return;
     }
     const sample = parsed.data.data;
     const probes = this.probes;
+    const hostProbes = this.hostProbes;
     this.probes = [];
+    this.hostProbes = [];
     this.samples += 1;
     this.lastSampleAt = sample.t;
     this.restartMs = RESTART_MS.first;
     this.error = null;
     if (this.deps.options.outside_probes) this.probeFromOutside();
-    this.judge(sample, probes);
+    this.judge(sample, probes, hostProbes);
   }
 
-  private judge(sample: WatchSample, probes: WatchProbe[]): void {
+  private judge(sample: WatchSample, probes: WatchProbe[], hostProbes: WatchProbe[]): void {
     const breaches = judgeSample(sample, probes, this.link?.reference ?? null, this.memory);
     this.breaches = breaches;
+    const seen: Seen = { sample, probes: hostProbes };
     if (!breaches.length) {
       this.streak = null;
       learnProbes(probes, this.memory);
+      this.keepInBand(seen);
       return;
     }
-    this.streak = this.streak ? { first: this.streak.first, count: this.streak.count + 1 } : { first: sample.t, count: 1 };
+    if (this.streak) {
+      this.streak.count += 1;
+      this.streak.seen.push(seen);
+      // Bounded: the streak's first half (its climb) stays, the middle makes room for the present.
+      if (this.streak.seen.length > HISTORY.maxStreak) this.streak.seen.splice(HISTORY.maxStreak / 2, 1);
+    } else {
+      this.streak = { first: sample.t, count: 1, seen: [seen] };
+    }
     if (this.streak.count < this.deps.options.consecutive || this.opening) return;
     const now = this.now();
     if (now.getTime() < this.cooldownUntil) return;
-    void this.open(now, this.streak.first, breaches);
+    void this.open(now, this.streak.first, breaches, this.handover(this.streak.first, breaches));
   }
 
-  private async open(now: Date, firstOutAt: string, breaches: Breach[]): Promise<void> {
+  /** The last minute in band, by the host's clock (a restarted sampler leaves a gap, not a reorder). */
+  private keepInBand(seen: Seen): void {
+    this.inBand.push(seen);
+    const oldest = Date.parse(seen.sample.t) - HISTORY.inBandS * 1000;
+    this.inBand = this.inBand.filter((s) => Date.parse(s.sample.t) >= oldest).slice(-HISTORY.maxInBand);
+  }
+
+  /**
+   * What the investigation gets of what the watch saw: the samples in band before the fault as
+   * its baseline, and the fault from its first sign (the build-up the band still allowed, see
+   * `buildUp`) through the streak as the start of its incident window.
+   */
+  private handover(firstOutAt: string, breaches: Breach[]): PriorSamples {
+    const climb = buildUp(this.inBand.map((s) => s.sample), breaches);
+    const before = this.inBand.slice(0, this.inBand.length - climb);
+    const during = [...this.inBand.slice(this.inBand.length - climb), ...(this.streak?.seen ?? [])];
+    return {
+      taken_by: 'watch mode',
+      first_out_at: firstOutAt,
+      before: before.map((s) => s.sample),
+      during: during.map((s) => s.sample),
+      probes: [...before, ...during].flatMap((s) => s.probes),
+    };
+  }
+
+  private async open(now: Date, firstOutAt: string, breaches: Breach[], seen: PriorSamples): Promise<void> {
     this.opening = true;
     this.cooldownUntil = now.getTime() + this.deps.options.cooldown_s * 1000;
     const detection: WatchDetection = { detected_at: now.toISOString(), first_out_at: firstOutAt, breaches: breaches.map((b) => b.detail), incident_id: null, error: null };
     this.detections.push(detection);
     if (this.detections.length > MAX_DETECTIONS) this.detections.shift();
     try {
-      detection.incident_id = await this.deps.investigate({ detected_at: detection.detected_at, breaches });
+      detection.incident_id = await this.deps.investigate({ detected_at: detection.detected_at, breaches, seen });
       this.deps.log.info({ target: this.deps.target, incidentId: detection.incident_id, breaches: detection.breaches }, 'Watch opened an investigation');
     } catch (error) {
       // Busy (an investigation already runs there, maybe from an alert) or the cap: the cooldown still holds.

@@ -9,7 +9,8 @@ import { HostInventory, streamName } from '../inventory.js';
 import { probeArgs, type ProbeSpec } from '../probes.js';
 import type { KnownGoodReference } from '../reference.js';
 import { HostSnapshot, LogStream, MetricSample, ProbeResult, type Evidence, type Phase, type SamplePhase } from '../schema.js';
-import type { CollectSummary, EvidenceSource, RecoveryWindow, TransportStats } from '../source.js';
+import { phasePrior } from '../prior-samples.js';
+import type { CollectSummary, EvidenceSource, PriorSamples, RecoveryWindow, SeedResult, TransportStats } from '../source.js';
 
 /** What the host-side sampler prints, one JSON object a line (chaos-scripts/collect/sampler.py). */
 const SamplerLine = z.discriminatedUnion('type', [
@@ -27,6 +28,9 @@ export type SteadyState = {
 };
 
 const LogLine = z.object({ stream: LogStream.shape.name, line: z.string() });
+
+/** What the source needs of the connection (tests hand it a scripted one). */
+export type EvidenceConnection = Pick<SshConnection, 'stream' | 'exec' | 'stats' | 'close'>;
 
 export type SshEvidenceOptions = {
   /** "sre-demo@sandbox (10.213.7.2:22)": what the report calls the host. */
@@ -67,17 +71,29 @@ export class SshEvidenceSource implements EvidenceSource {
   private faultStartedAt: string | null = null;
   private faultRevertedAt: string | null = null;
   private badLines = 0;
+  /** Samples handed over before the incident opened (see `seed`), and the last one's time. */
+  private seeded: { takenBy: string; baseline: Extract<SeedResult, { ok: true }>['baseline']; lastMs: number } | null = null;
+  /** The sampler's lines dropped for not being later than the seeded samples. */
+  private overlapping = 0;
 
   constructor(
-    private readonly connection: SshConnection,
+    private readonly connection: EvidenceConnection,
     private readonly options: SshEvidenceOptions,
   ) {
     this.description = `live host ${options.host} over SSH`;
   }
 
   async collect(phase: Phase, durationS: number, signal: AbortSignal): Promise<CollectSummary> {
+    if (phase === 'baseline' && this.seeded) {
+      // The host in its band was already seen, before the fault: looking again now would take
+      // the fault itself for the baseline.
+      signal.throwIfAborted();
+      const { window, samples, probes } = this.seeded.baseline;
+      return { phase, samples, probes, seconds: Math.round((Date.parse(window.end) - Date.parse(window.start)) / 1000), taken_by: this.seeded.takenBy };
+    }
     this.ensureSampler();
     const start = new Date();
+    const from = { samples: this.samples.length, probes: this.probes.length };
     this.phase = phase;
     try {
       await sleep(durationS * 1000, undefined, { signal });
@@ -87,10 +103,25 @@ export class SshEvidenceSource implements EvidenceSource {
     }
     return {
       phase,
-      samples: this.samples.filter((s) => s.phase === phase).length,
-      probes: this.probes.filter((p) => p.phase === phase).length,
+      samples: this.samples.slice(from.samples).filter((s) => s.phase === phase).length,
+      probes: this.probes.slice(from.probes).filter((p) => p.phase === phase).length,
       seconds: durationS,
     };
+  }
+
+  /**
+   * Takes samples from before the incident opened (watch mode's), as the baseline window and the
+   * start of the incident window; only before anything is collected. The baseline is then not
+   * collected again, and the sampler's own samples must come after the last of these.
+   */
+  seed(prior: PriorSamples): SeedResult {
+    if (this.sampler || this.samples.length || this.seeded) return { ok: false, reason: 'the evidence source had already begun collecting' };
+    const phased = phasePrior(prior);
+    if (!phased.ok) return phased;
+    this.samples.push(...phased.samples);
+    this.probes.push(...phased.probes);
+    this.seeded = { takenBy: prior.taken_by, baseline: phased.result.baseline, lastMs: Date.parse(phased.samples.at(-1)!.t) };
+    return phased.result;
   }
 
   markFault(event: 'started' | 'reverted', at: Date): void {
@@ -105,6 +136,7 @@ export class SshEvidenceSource implements EvidenceSource {
     const incident = this.hostWindow('incident');
     if (!baseline || !incident) throw new Error('evidence is incomplete: the baseline and incident windows must both be collected');
     if (this.badLines) this.options.log.warn({ badLines: this.badLines }, 'Sampler lines failed validation and were dropped');
+    if (this.overlapping) this.options.log.warn({ samples: this.overlapping }, 'Sampler samples not later than the seeded ones were dropped');
 
     const inventory = await (this.inventory ?? Promise.resolve(null));
     const files = this.logFiles(inventory);
@@ -120,8 +152,8 @@ export class SshEvidenceSource implements EvidenceSource {
       fault_started_at: this.faultStartedAt,
       fault_reverted_at: this.faultRevertedAt,
       logs: { baseline: baselineLogs, incident: incidentLogs },
-      samples: this.samples.filter((s) => s.phase !== 'recovery'),
-      probes: this.probes.filter((p) => p.phase !== 'recovery'),
+      samples: this.samples.filter((s) => s.phase !== 'recovery').sort(byTime),
+      probes: this.probes.filter((p) => p.phase !== 'recovery').sort(byTime),
       snapshot,
       inventory,
       reference: this.options.reference,
@@ -195,7 +227,7 @@ export class SshEvidenceSource implements EvidenceSource {
    * is not skewed by the difference between its clock and ours.
    */
   private hostWindow(phase: Phase): { start: string; end: string } | undefined {
-    const times = this.samples.filter((s) => s.phase === phase).map((s) => s.t);
+    const times = this.samples.filter((s) => s.phase === phase).sort(byTime).map((s) => s.t);
     if (times.length >= 2) return { start: times[0]!, end: times.at(-1)! };
     return this.windows[phase];
   }
@@ -226,6 +258,12 @@ export class SshEvidenceSource implements EvidenceSource {
     const parsed = SamplerLine.safeParse(json);
     if (!parsed.success) {
       this.badLines += 1;
+      return;
+    }
+    // The seeded samples end where this sampler's begin: a host clock that stepped back would
+    // otherwise interleave the two.
+    if (this.seeded && !(Date.parse(parsed.data.data.t) > this.seeded.lastMs)) {
+      if (parsed.data.type === 'sample') this.overlapping += 1;
       return;
     }
     if (parsed.data.type === 'sample') this.samples.push({ ...parsed.data.data, phase });
@@ -316,6 +354,10 @@ export class SshEvidenceSource implements EvidenceSource {
   private command(script: string, args: string[]): string {
     return buildCommand(script, args, { allowedScripts: ALLOWED_HOST_SCRIPTS, sudo: true });
   }
+}
+
+function byTime(a: { t: string }, b: { t: string }): number {
+  return Date.parse(a.t) - Date.parse(b.t);
 }
 
 /** The snapshot checks at most this many expected services (snapshot.py's own cap). */

@@ -100,6 +100,14 @@ describe('detectionTimings', () => {
     expect(detectionTimings(evidence(), findings({}), { detectedAt: at(-20), alertFiredAt: at(-5) }).fault_started_at).toBeNull();
   });
 
+  it('when watch mode handed over its samples, then its first sample out of band dates the start at the latest, and an earlier sign in them before it', () => {
+    // The watch's samples are the evidence's first (from at(0)); the detection came after them.
+    expect(detectionTimings(evidence(), findings({}), { detectedAt: at(22), outOfBandAt: at(14) })).toEqual({ fault_started_at: at(14), fault_start_source: 'estimated', detected_at: at(22) });
+    expect(detectionTimings(evidence({ culpritFrom: 8 }), findings({ culpritPid: 4242 }), { detectedAt: at(22), outOfBandAt: at(14) })).toEqual({ fault_started_at: at(8), fault_start_source: 'estimated', detected_at: at(22) });
+    // Host clock ahead of the coordinator's: a start after the detection is no start.
+    expect(detectionTimings(evidence(), findings({}), { detectedAt: at(12), outOfBandAt: at(14) }).fault_started_at).toBeNull();
+  });
+
   it('when the host is healthy and nothing was injected, then there is no fault to time', () => {
     expect(detectionTimings(evidence(), findings({ category: 'healthy', windows: [12] }))).toEqual({ fault_started_at: null, fault_start_source: null, detected_at: null });
   });

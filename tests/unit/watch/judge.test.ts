@@ -1,5 +1,5 @@
 import type { KnownGoodReference } from '../../../src/evidence/reference.js';
-import { judgeSample, learnProbes, newWatchMemory, type WatchProbe, type WatchSample } from '../../../src/watch/judge.js';
+import { buildUp, judgeSample, learnProbes, newWatchMemory, type WatchProbe, type WatchSample } from '../../../src/watch/judge.js';
 
 function sample(over: Partial<{ cpu: number; mem: number; tmp: number; db: number; top: WatchSample['top']; oom: number }> = {}): WatchSample {
   return {
@@ -74,5 +74,32 @@ describe('judging one watch sample', () => {
     expect(judgeSample(sample({ tmp: 20, oom: 3 }), [], null, memory)).toEqual([]);
     expect(judgeSample(sample({ tmp: 25, oom: 3 }), [], null, memory)).toEqual([]);
     expect(judgeSample(sample({ tmp: 45, oom: 5 }), [], null, memory).map((b) => b.detail)).toEqual(['2 OOM kill(s) since the watch began', '/tmp 45% full, normal at most 20%']);
+  });
+});
+
+describe('the build-up before a breach', () => {
+  const leaker = (rss: number) => ({ pid: 900, comm: 'python3', cpu_pct: 30, rss_mb: rss, argv0: 'leaker' });
+  const rssBreach = { key: 'rss:python3', detail: 'leaker (pid 900) grew by 300 MB to 320 MB', pid: 900 };
+
+  it('when a process appeared and grew in the samples still in band, then they are the fault building up, not the baseline', () => {
+    const inBand = [sample(), sample(), sample({ top: [leaker(20)] }), sample({ top: [leaker(90)] }), sample({ top: [leaker(160)] }), sample({ top: [leaker(240)] })];
+    expect(buildUp(inBand, [rssBreach])).toBe(4);
+  });
+
+  it('when the process grew only at the end, then only those samples are the build-up; a flat stretch before stays the baseline', () => {
+    const inBand = [sample({ top: [leaker(20)] }), sample({ top: [leaker(20.4)] }), sample({ top: [leaker(20)] }), sample({ top: [leaker(150)] })];
+    expect(buildUp(inBand, [rssBreach])).toBe(1);
+  });
+
+  it('when the fault arrived at once or measures no level, then nothing before the streak is taken from the baseline', () => {
+    const inBand = [sample({ tmp: 1 }), sample({ tmp: 1.1 }), sample({ tmp: 1 })];
+    expect(buildUp(inBand, [{ key: 'disk:/tmp', detail: '/tmp 95% full (limit 90%)' }])).toBe(0);
+    const rising = [sample({ cpu: 10 }), sample({ cpu: 40 }), sample({ cpu: 80 })];
+    expect(buildUp(rising, [{ key: 'cpu', detail: 'CPU 99% busy' }, { key: 'probe:http://x/', detail: 'http://x/ failed' }])).toBe(0);
+  });
+
+  it('when memory filled step by step, then the steps are the build-up, and the oldest sample always stays the baseline', () => {
+    const inBand = [sample({ mem: 40 }), sample({ mem: 45 }), sample({ mem: 50 }), sample({ mem: 55 })];
+    expect(buildUp(inBand, [{ key: 'memory', detail: 'memory 91% used (limit 90%)' }])).toBe(3);
   });
 });

@@ -1,5 +1,6 @@
 import type { StreamHandle, StreamResult } from '../../../src/ssh/connection.js';
 import { ConflictError } from '../../../src/errors.js';
+import type { PriorSamples } from '../../../src/evidence/source.js';
 import { createLogger } from '../../../src/logger.js';
 import type { WatchLink } from '../../../src/watch/watcher.js';
 import { Watcher } from '../../../src/watch/watcher.js';
@@ -67,6 +68,38 @@ describe('a watcher', () => {
     await watcher.stop();
     expect(watcher.view().state).toBe('stopped');
     expect(f.calls.closed).toBe(1);
+  });
+
+  it('when the watch has run long, then it hands an investigation only its last minute in band and, of a long streak, its first and latest samples', async () => {
+    const f = fakeLink();
+    let now = Date.parse('2026-12-01T01:00:00Z');
+    const handed: PriorSamples[] = [];
+    const watcher = new Watcher({
+      target: 'sandbox',
+      options: WatchOptions.parse({ interval_s: 1, consecutive: 60, cooldown_s: 10, outside_probes: false }),
+      connect: async () => f.link,
+      investigate: async ({ seen }) => (handed.push(seen), `inc-${handed.length}`),
+      log: createLogger('silent'),
+      now: () => new Date(now),
+    });
+    await watcher.start();
+    const at = (n: number) => new Date(Date.UTC(2026, 11, 1, 0, 0, n)).toISOString();
+    for (let i = 0; i < 100; i++) f.emit(10); // samples 1..100, in band
+    for (let i = 0; i < 70; i++) f.emit(99); // 101..170, out of band
+    await new Promise((r) => setImmediate(r));
+    expect(handed).toHaveLength(1);
+    // The minute before the breach (by the host's clock), CPUs pinned at once: nothing built up.
+    expect(handed[0]!.before.map((s) => s.t)).toEqual(Array.from({ length: 60 }, (_, i) => at(41 + i)));
+    expect(handed[0]!.during.map((s) => s.t)).toEqual(Array.from({ length: 60 }, (_, i) => at(101 + i)));
+    expect(handed[0]!.first_out_at).toBe(at(101));
+    now += 11_000;
+    f.emit(99); // 171: the cooldown is over, the streak goes on
+    await new Promise((r) => setImmediate(r));
+    expect(handed).toHaveLength(2);
+    const during = handed[1]!.during.map((s) => s.t);
+    expect(during).toEqual([...Array.from({ length: 30 }, (_, i) => at(101 + i)), ...Array.from({ length: 30 }, (_, i) => at(142 + i))]);
+    expect(handed[1]!.first_out_at).toBe(at(101));
+    await watcher.stop();
   });
 
   it('when the target is busy, then the detection says why and nothing retries until the cooldown is over', async () => {
