@@ -37,7 +37,8 @@ export type PipelineDeps = {
   onEvidence?: (evidence: Evidence) => Promise<void>;
   /**
    * Called once the analysis agents have concluded (live investigations refresh the host's
-   * known-good reference from a run diagnosed healthy); what it returns is traced.
+   * known-good reference from a run diagnosed healthy; not when a watch or an alert opened the
+   * run and it says healthy); what it returns is traced.
    */
   onDiagnosis?: (evidence: Evidence, findings: Partial<Findings>) => Promise<string | null>;
   /** Phase changes and agent timings, for the metrics. */
@@ -203,7 +204,13 @@ export async function runPipeline(record: IncidentRecord, options: StartIncident
       await run.fallbackReport(collected, findings);
       return 'partial report written by the coordinator: the ReporterAgent failed';
     }).catch((error: unknown) => run.fail(error, signal));
-    if (deps.onDiagnosis && findings.FixerAgent && !run.failed) {
+    // A run that a watch or an alert opened looked at a host something saw out of its band (and,
+    // from a watch, its evidence holds those samples): a healthy verdict there is no proof of
+    // normal, and learning it would widen the band that caught it.
+    const detected = record.trigger === 'watch' || record.trigger === 'alert';
+    if (deps.onDiagnosis && findings.FixerAgent && !run.failed && detected && findings.FixerAgent.root_cause.category === 'healthy') {
+      await run.trace('Coordinator', 'info', { summary: `known-good reference not refreshed: this run was opened by ${record.trigger === 'watch' ? 'watch mode' : 'an alert'}, so a healthy verdict is not learned as the host's normal (chaos-handler baseline refreshes it on purpose)` });
+    } else if (deps.onDiagnosis && findings.FixerAgent && !run.failed) {
       const said = await deps.onDiagnosis(collected, findings).catch((error: unknown) => `not done: ${errorMessage(error)}`);
       if (said) await run.trace('Coordinator', 'info', { summary: said });
     }

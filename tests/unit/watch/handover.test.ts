@@ -73,11 +73,14 @@ async function investigate(origin: IncidentOrigin, hostFrom: Date) {
   const store = new IncidentStore(dir);
   await store.init();
   let recorded: { files: { name: string; content: string }[] } | null = null;
+  // As the SSH connector does for investigations: a healthy verdict would refresh the reference.
+  const learned: string[] = [];
   const connector: TargetConnector = {
     open: async () => ({
       target: { kind: 'ssh', name: 'leaky', host: '10.0.0.5', port: 22, user: 'sre-demo' },
       source: new SshEvidenceSource(scriptedConnection(hostFrom), { host: 'sre-demo@leaky (10.0.0.5:22)', probes: [], reference: null, maxSeconds: 60, log }),
       chaos: null,
+      onDiagnosis: async (incidentId) => (learned.push(incidentId), 'known-good reference of leaky refreshed from this healthy run'),
       // As the SSH connector's --record does: the evidence as an offline bundle in the incident folder.
       record: async (incidentId, evidence) => {
         const manifest = { format_version: 1 as const, label: 'investigate', host: evidence.host, recorded_from: 'vm' as const, recorded_at: new Date().toISOString(), windows: evidence.windows, fault_started_at: evidence.fault_started_at, fault_reverted_at: evidence.fault_reverted_at };
@@ -92,7 +95,7 @@ async function investigate(origin: IncidentOrigin, hostFrom: Date) {
   const finished: IncidentRecord = await done;
   const folder = path.join(dir, record.id);
   const json = async <T>(file: string) => JSON.parse(await readFile(path.join(folder, file), 'utf8')) as T;
-  return { finished, folder, json, recorded: recorded !== null, cleanup };
+  return { finished, folder, json, recorded: recorded !== null, learned, cleanup };
 }
 
 describe('watch mode hands the investigation what it saw', () => {
@@ -158,6 +161,12 @@ describe('watch mode hands the investigation what it saw', () => {
     try {
       expect(run.finished.status).toBe('completed');
       expect(run.finished.outcome).toMatchObject({ category: 'healthy', culprit: null });
+      // Something saw this host out of its band: a healthy verdict is not learned as its normal.
+      expect(run.learned).toEqual([]);
+      const trace = await run.json<TraceEntry[]>('trace.json');
+      expect(trace.map((e) => (e.content as { summary?: string }).summary)).toContainEqual(
+        "known-good reference not refreshed: this run was opened by watch mode, so a healthy verdict is not learned as the host's normal (chaos-handler baseline refreshes it on purpose)",
+      );
     } finally {
       await run.cleanup();
     }
