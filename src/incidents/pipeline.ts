@@ -204,14 +204,15 @@ export async function runPipeline(record: IncidentRecord, options: StartIncident
       await run.fallbackReport(collected, findings);
       return 'partial report written by the coordinator: the ReporterAgent failed';
     }).catch((error: unknown) => run.fail(error, signal));
-    // A run that a watch or an alert opened looked at a host something saw out of its band (and,
-    // from a watch, its evidence holds those samples): a healthy verdict there is no proof of
-    // normal, and learning it would widen the band that caught it.
-    const detected = record.trigger === 'watch' || record.trigger === 'alert';
-    if (deps.onDiagnosis && findings.FixerAgent && !run.failed && detected && findings.FixerAgent.root_cause.category === 'healthy') {
-      await run.trace('Coordinator', 'info', { summary: `known-good reference not refreshed: this run was opened by ${record.trigger === 'watch' ? 'watch mode' : 'an alert'}, so a healthy verdict is not learned as the host's normal (chaos-handler baseline refreshes it on purpose)` });
-    } else if (deps.onDiagnosis && findings.FixerAgent && !run.failed) {
-      const said = await deps.onDiagnosis(collected, findings).catch((error: unknown) => `not done: ${errorMessage(error)}`);
+    if (deps.onDiagnosis && findings.FixerAgent && !run.failed) {
+      // A run that a watch or an alert opened looked at a host something saw out of its band (and,
+      // from a watch, its evidence holds those samples): a healthy verdict there is no proof of
+      // normal, and learning it would widen the band that caught it.
+      const openedBy = record.trigger === 'watch' ? 'watch mode' : record.trigger === 'alert' ? 'an alert' : null;
+      const said =
+        openedBy && findings.FixerAgent.root_cause.category === 'healthy'
+          ? `known-good reference not refreshed: this run was opened by ${openedBy}, so a healthy verdict is not learned as the host's normal (chaos-handler baseline refreshes it on purpose)`
+          : await deps.onDiagnosis(collected, findings).catch((error: unknown) => `not done: ${errorMessage(error)}`);
       if (said) await run.trace('Coordinator', 'info', { summary: said });
     }
   }
