@@ -11,10 +11,10 @@ import { SshEvidenceSource } from '../../../src/evidence/ssh/ssh-evidence-source
 import { IncidentService, type IncidentOrigin, type TargetConnector } from '../../../src/incidents/incident-service.js';
 import { StartIncidentRequest } from '../../../src/incidents/schema.js';
 import { createLogger } from '../../../src/logger.js';
-import type { StreamHandle, StreamResult } from '../../../src/ssh/connection.js';
 import { IncidentStore } from '../../../src/store/incident-store.js';
 import { WatchOptions } from '../../../src/watch/schema.js';
-import { Watcher, type WatchLink } from '../../../src/watch/watcher.js';
+import { Watcher } from '../../../src/watch/watcher.js';
+import { fakeWatchLink } from './fake-watch-link.js';
 import { tempDir } from '../../fixtures/paths.js';
 import { LEAK_TOP_MB, LEAK_TRAIL, LEAKER, PROBE_TARGET, samplerLines, scriptedConnection } from './leaky-host.js';
 
@@ -24,21 +24,8 @@ const at = (i: number) => new Date(T0 + i * 1000);
 
 /** The watch's link to the leaky host: the test prints each tick of its sampler. */
 function watchLink() {
-  let onLine: (line: string) => void = () => undefined;
-  let finish: (r: StreamResult) => void = () => undefined;
-  const link: WatchLink = {
-    sample: (_interval, cb) => {
-      onLine = cb;
-      const done = new Promise<StreamResult>((resolve) => (finish = resolve));
-      const stopped: StreamResult = { command: 'sampler', exitCode: null, signal: null, outcome: 'aborted', stdout: '', stderr: '', stdoutTruncated: false, stderrTruncated: false, durationMs: 1, lines: 0, droppedLines: 0 };
-      const handle: StreamHandle = { done, stop: async () => (finish(stopped), done) };
-      return handle;
-    },
-    outsideUrls: [],
-    reference: null,
-    close: async () => undefined,
-  };
-  return { link, tick: (i: number, rss: number | null) => samplerLines(at(i), rss, rss !== null && rss < LEAK_TOP_MB).forEach((l) => onLine(l)) };
+  const { link, feed } = fakeWatchLink();
+  return { link, tick: (i: number, rss: number | null) => samplerLines(at(i), rss, rss !== null && rss < LEAK_TOP_MB).forEach(feed) };
 }
 
 type Detection = { detected_at: string; seen: PriorSamples };

@@ -2,11 +2,11 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createLogger } from '../../../src/logger.js';
-import type { StreamHandle, StreamResult } from '../../../src/ssh/connection.js';
 import { ReferenceStore } from '../../../src/store/reference-store.js';
 import { WatchStore } from '../../../src/store/watch-store.js';
 import { WatchService } from '../../../src/watch/watch-service.js';
 import type { WatchLink } from '../../../src/watch/watcher.js';
+import { fakeWatchLink } from './fake-watch-link.js';
 
 /** A link whose sampler runs until stopped; `down` makes connecting fail as an unreachable host does. */
 function fakeHost() {
@@ -14,18 +14,7 @@ function fakeHost() {
   const connect = async (): Promise<WatchLink> => {
     host.connects += 1;
     if (host.down) throw new Error('connect ECONNREFUSED 10.0.0.9:22');
-    return {
-      sample: () => {
-        let finish: (r: StreamResult) => void = () => undefined;
-        const done = new Promise<StreamResult>((resolve) => (finish = resolve));
-        const stopped: StreamResult = { command: 'sampler', exitCode: null, signal: null, outcome: 'aborted', stdout: '', stderr: '', stdoutTruncated: false, stderrTruncated: false, durationMs: 1, lines: 0, droppedLines: 0 };
-        const handle: StreamHandle = { done, stop: async () => (finish(stopped), done) };
-        return handle;
-      },
-      outsideUrls: [],
-      reference: null,
-      close: async () => undefined,
-    };
+    return fakeWatchLink().link;
   };
   return { host, connect };
 }
